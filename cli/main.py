@@ -1,0 +1,134 @@
+"""``sdqueue up | api | worker | tiny-model``: build the settings once and hand them to each part."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import sys
+from pathlib import Path
+
+from schemas.settings import CONFIG_ENV, Settings, load_settings
+
+log = logging.getLogger("sdqueue")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, help="TOML settings file (default ./sdqueue.toml, or $SDQ_CONFIG)"
+    )
+    parser.add_argument("--redis-url", help="overrides SDQ_REDIS_URL")
+    parser.add_argument("--data-dir", type=Path, help="overrides SDQ_DATA_DIR")
+    parser.add_argument("--models-dir", type=Path, help="overrides SDQ_MODELS_DIR")
+
+
+def _api_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="overrides SDQ_HOST (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="overrides SDQ_PORT (default 8000)")
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow binding a non-loopback address although the API has no authentication yet",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sdqueue", description="Self-hosted Stable Diffusion job server.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run Redis (if none answers), the API and a worker together")
+    _common(up)
+    _api_flags(up)
+    up.add_argument(
+        "--demo", action="store_true", help="create the tiny demo model when no model is installed"
+    )
+
+    api = commands.add_parser("api", help="run the HTTP API")
+    _common(api)
+    _api_flags(api)
+
+    worker = commands.add_parser("worker", help="run a GPU/CPU worker that drains the queue")
+    _common(worker)
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--no-preload", action="store_true", help="do not load the default model at start")
+
+    tiny = commands.add_parser("tiny-model", help="write a tiny random SD1.x diffusers folder (tests, demos)")
+    tiny.add_argument("directory", type=Path)
+    tiny.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    if getattr(args, "config", None):
+        os.environ[CONFIG_ENV] = str(args.config)  # children of `up` read the same file
+    return load_settings(
+        redis_url=getattr(args, "redis_url", None),
+        data_dir=getattr(args, "data_dir", None),
+        models_dir=getattr(args, "models_dir", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(settings: Settings, insecure: bool) -> str | None:
+    """Refuse a non-loopback bind while the API has no authentication, unless told it is on purpose."""
+    if is_loopback(settings.host):
+        return None
+    if insecure or os.environ.get("SDQ_INSECURE", "").lower() in ("1", "true", "yes"):
+        log.warning(
+            "!!! API bound to %s WITHOUT AUTHENTICATION: anyone who can reach it can use it", settings.host
+        )
+        return None
+    return (
+        f"refusing to bind {settings.host}: the API has no authentication; bind 127.0.0.1, "
+        "or pass --insecure (SDQ_INSECURE=1) if something in front of it controls access"
+    )
+
+
+def run_api(settings: Settings) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "tiny-model":
+        from models.tiny import write_tiny_model
+
+        write_tiny_model(args.directory, seed=args.seed)
+        print(f"wrote a tiny random SD1.x model to {args.directory}")
+        return 0
+
+    settings = settings_from(args)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command in ("api", "up"):
+        refusal = check_bind(settings, args.insecure)
+        if refusal:
+            print(refusal, file=sys.stderr)
+            return 2
+    if args.command == "api":
+        return run_api(settings)
+    if args.command == "worker":
+        from worker.main import run_worker
+
+        run_worker(settings, burst=args.burst, preload=not args.no_preload)
+        return 0
+    from cli.up import run_up
+
+    return run_up(settings, demo=args.demo, insecure=args.insecure)

@@ -1,0 +1,51 @@
+"""Run a txt2img request on a resident pipeline: scheduler per job, per-image seeds, step callback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from models.samplers import make_scheduler
+from schemas.generation import Txt2ImgRequest
+
+StepCallback = Callable[[int, int], None]
+"""Called after each denoising step with (steps done, steps in all)."""
+
+
+def _text2image_pipeline(base: Any, request: Txt2ImgRequest) -> Any:
+    """A txt2img pipeline sharing ``base``'s weights with a fresh scheduler (from_pipe: no reload)."""
+    from diffusers import AutoPipelineForText2Image
+
+    scheduler = make_scheduler(request.sampler, base.scheduler.config)
+    pipeline = AutoPipelineForText2Image.from_pipe(base, scheduler=scheduler)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+def run_txt2img(base: Any, request: Txt2ImgRequest, seeds: list[int], on_step: StepCallback) -> list[Any]:
+    """Generate ``len(seeds)`` PIL images; image i uses a CPU generator seeded with ``seeds[i]``.
+
+    CPU generators make a seed give the same initial noise on every device (as A1111's CPU RNG option).
+    """
+    import torch
+
+    pipeline = _text2image_pipeline(base, request)
+    generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+
+    def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        on_step(step + 1, pipe.num_timesteps)
+        return tensors
+
+    with torch.inference_mode():
+        output = pipeline(
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt or None,
+            width=request.width,
+            height=request.height,
+            num_inference_steps=request.steps,
+            guidance_scale=request.cfg_scale,
+            num_images_per_prompt=len(seeds),
+            generator=generators,
+            callback_on_step_end=step_end,
+        )
+    return list(output.images)

@@ -1,0 +1,106 @@
+"""One exception tree and one error shape (RFC 9457 problem details) for the whole service.
+
+    AppError (status 500, code internal_error)
+    ├── RequestInvalid (422, invalid_request)   a field's value is refused; names the field
+    │   └── ModelNotFound (422, unknown_model)  the request names a model that is not installed
+    ├── NotFound (404, not_found)               a job or image that does not exist (or is not yours)
+    ├── Unavailable (503, unavailable)          Redis or the worker cannot be reached
+    └── GenerationFailed (500, generation_failed)  the worker could not produce the images
+        └── ModelLoadFailed (500, model_load_failed)  the model folder exists but does not load
+
+The API renders any ``AppError`` as :class:`Problem`; the worker stores the same body on a failed job.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://sdqueue.dev/problems/"
+
+
+class FieldError(BaseModel):
+    """One refused field: where it is in the request and why."""
+
+    loc: list[str | int] = Field(description='Path to the field, e.g. ["body", "width"].')
+    msg: str = Field(description="Why the value was refused.")
+    type: str = Field("value_error", description="Machine-readable error kind.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with ``errors`` naming the refused fields for 4xx input errors."""
+
+    type: str = Field(description="URI identifying the problem kind.")
+    title: str = Field(description="Short summary of the problem kind.")
+    status: int = Field(description="HTTP status code.")
+    detail: str = Field(description="What went wrong in this occurrence.")
+    code: str = Field(description="Stable machine-readable code, e.g. unknown_model.")
+    errors: list[FieldError] = Field(default_factory=list, description="Refused fields (4xx input errors).")
+
+
+class AppError(Exception):
+    """Base of every error the service raises on purpose; carries its HTTP status and code."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+    def to_problem(self) -> Problem:
+        return Problem(
+            type=PROBLEM_TYPE_BASE + self.code,
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            code=self.code,
+            errors=self.errors,
+        )
+
+
+class RequestInvalid(AppError):
+    status = 422
+    code = "invalid_request"
+    title = "Invalid request"
+
+    @classmethod
+    def for_field(cls, loc: list[str | int], msg: str, detail: str | None = None) -> RequestInvalid:
+        return cls(detail or msg, [FieldError(loc=loc, msg=msg)])
+
+
+class ModelNotFound(RequestInvalid):
+    code = "unknown_model"
+    title = "Unknown model"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Unavailable(AppError):
+    status = 503
+    code = "unavailable"
+    title = "Service unavailable"
+
+
+class GenerationFailed(AppError):
+    status = 500
+    code = "generation_failed"
+    title = "Generation failed"
+
+
+class ModelLoadFailed(GenerationFailed):
+    code = "model_load_failed"
+    title = "Model failed to load"
+
+
+def problem_from_dict(data: dict[str, Any]) -> Problem:
+    """Rebuild a stored problem (e.g. from a failed job's record)."""
+    return Problem.model_validate(data)

@@ -1,0 +1,125 @@
+"""Job records: what the API enqueues, what the worker returns, what clients read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.errors import Problem
+from schemas.generation import Txt2ImgRequest
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    STARTED = "started"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED)
+
+
+class JobPayload(BaseModel):
+    """The one argument of ``worker.tasks.run_job``: the validated request with the model resolved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    model: str
+    request: Txt2ImgRequest
+    owner: str = "anonymous"
+    submitted_at: datetime
+
+
+class ImageRecord(BaseModel):
+    """One image the worker wrote, relative to the job's output folder."""
+
+    index: int
+    seed: int
+    width: int
+    height: int
+    file: str
+    thumbnail: str
+
+
+class WorkerTimings(BaseModel):
+    load_seconds: float = Field(description="Model lookup/load (0 when already resident).")
+    generate_seconds: float = Field(description="Denoising and decoding.")
+    save_seconds: float = Field(description="PNG, thumbnails and job.json.")
+
+
+class JobResult(BaseModel):
+    """What ``run_job`` returns (stored by RQ as JSON) and writes to job.json."""
+
+    images: list[ImageRecord]
+    seeds: list[int]
+    model: str
+    device: str
+    timings: WorkerTimings
+
+
+class Progress(BaseModel):
+    step: int = Field(0, description="Denoising steps done.")
+    total: int = Field(0, description="Denoising steps in all.")
+    stage: str | None = Field(None, description="loading | denoising | saving.")
+
+
+class ImageView(BaseModel):
+    index: int
+    seed: int
+    width: int
+    height: int
+    url: str = Field(description="PNG with AUTOMATIC1111 'parameters' text chunk.")
+    thumbnail_url: str = Field(description="WebP, longest side = thumbnail_size setting.")
+
+
+class JobTimingsView(BaseModel):
+    submitted_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    queued_seconds: float | None = Field(None, description="From submit to start (so far, while queued).")
+    run_seconds: float | None = Field(None, description="From start to end (so far, while running).")
+    worker: WorkerTimings | None = None
+
+
+class JobView(BaseModel):
+    """A job as clients see it (``GET /api/v1/jobs/{id}``)."""
+
+    id: str
+    status: JobStatus
+    mode: str
+    model: str
+    position: int | None = Field(None, description="1 = next to run; null unless queued.")
+    progress: Progress
+    timings: JobTimingsView
+    request: Txt2ImgRequest
+    seeds: list[int] = Field(default_factory=list, description="Concrete seeds, once the job finished.")
+    images: list[ImageView] = Field(default_factory=list)
+    error: Problem | None = Field(None, description="Why the job failed (problem details).")
+
+
+class JobAccepted(BaseModel):
+    """Answer to a submit: the job is queued."""
+
+    id: str
+    status: JobStatus = JobStatus.QUEUED
+    position: int | None = Field(description="1 = next to run.")
+    links: dict[str, str] = Field(description="self: where to poll the job.")
+
+
+class WorkerView(BaseModel):
+    name: str
+    device: str | None = None
+    pid: int | None = None
+    current_job: str | None = None
+    models_loaded: list[str] = Field(default_factory=list)
+
+
+class QueueView(BaseModel):
+    counts: dict[JobStatus, int] = Field(description="Jobs known to Redis, per status.")
+    workers_alive: int
+    workers: list[WorkerView]

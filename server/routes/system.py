@@ -1,0 +1,57 @@
+"""Health, readiness, version and queue overview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from schemas.errors import PROBLEM_TYPE_BASE, Problem
+from schemas.jobs import QueueView
+from schemas.version import VERSION
+from server.deps import JobsDep, problem_responses
+from server.problems import problem_response
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/api/health", summary="Liveness: the API process answers")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/api/ready",
+    summary="Readiness: Redis reachable and at least one worker heartbeat",
+    responses=problem_responses(503),
+)
+async def ready(jobs: JobsDep) -> Any:
+    is_ready, reason = await run_in_threadpool(jobs.readiness)
+    if not is_ready:
+        return problem_response(
+            Problem(
+                type=PROBLEM_TYPE_BASE + "not_ready",
+                title="Not ready",
+                status=503,
+                detail=reason,
+                code="not_ready",
+            )
+        )
+    return JSONResponse({"status": "ready", "detail": reason})
+
+
+@router.get("/api/version", summary="Service and API version")
+async def version() -> dict[str, str]:
+    return {"name": "sdqueue", "version": VERSION, "api": "v1"}
+
+
+@router.get(
+    "/api/v1/queue",
+    response_model=QueueView,
+    responses=problem_responses(503),
+    summary="Job counts per status and live workers",
+)
+async def queue(jobs: JobsDep) -> QueueView:
+    return await run_in_threadpool(jobs.queue_view)

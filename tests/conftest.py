@@ -1,0 +1,185 @@
+"""Shared fixtures: the tiny model (built once), a real redis-server, a real worker and API process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder with ``checkpoints/tiny`` (tiny random SD1.x) and ``checkpoints/broken``
+    (same layout, UNet weights replaced by garbage: the registry lists it, loading it fails)."""
+    from models.tiny import write_tiny_model
+
+    root = tmp_path_factory.mktemp("models")
+    tiny = write_tiny_model(root / "checkpoints" / "tiny")
+    broken = root / "checkpoints" / "broken"
+    shutil.copytree(tiny, broken)
+    (broken / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"not a safetensors file")
+    return root
+
+
+@dataclass
+class RedisServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (apt-get install -y redis-server)")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def answers() -> bool:
+        from redis import Redis
+        from redis.exceptions import RedisError
+
+        try:
+            return bool(Redis.from_url(url).ping())
+        except RedisError:
+            return False
+
+    wait_until(answers, 10, "redis-server")
+    yield RedisServer(url, process)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@dataclass
+class Stack:
+    base_url: str
+    data_dir: Path
+    env: dict[str, str]
+    worker: subprocess.Popen[bytes]
+    api: subprocess.Popen[bytes]
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def submit(self, **body: Any) -> requests.Response:
+        body.setdefault("prompt", "a lighthouse at dusk")
+        body.setdefault("width", 64)
+        body.setdefault("height", 64)
+        body.setdefault("steps", 2)
+        return requests.post(self.url("/api/v1/generate/txt2img"), json=body, timeout=10)
+
+    def wait_job(self, job_id: str, timeout: float = 60) -> dict[str, Any]:
+        def terminal() -> dict[str, Any] | None:
+            view = requests.get(self.url(f"/api/v1/jobs/{job_id}"), timeout=10).json()
+            return view if view["status"] in ("finished", "failed", "canceled") else None
+
+        result: dict[str, Any] = wait_until(terminal, timeout, f"job {job_id}", interval=0.1)
+        return result
+
+    def run(self, **body: Any) -> dict[str, Any]:
+        response = self.submit(**body)
+        assert response.status_code == 202, response.text
+        return self.wait_job(response.json()["id"])
+
+
+def service_env(redis_url: str, data_dir: Path, models_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SDQ_")}
+    env.update(
+        SDQ_REDIS_URL=redis_url,
+        SDQ_DATA_DIR=str(data_dir),
+        SDQ_MODELS_DIR=str(models_dir),
+        SDQ_DEFAULT_MODEL="tiny",
+        SDQ_QUEUE_NAME=f"test-{os.getpid()}",
+        SDQ_CONFIG=str(data_dir / "absent.toml"),
+        PYTHONPATH=str(ROOT),
+        HF_HUB_OFFLINE="1",
+    )
+    env.update(extra)
+    return env
+
+
+def start_process(role: str, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "cli", role, *args], env=env, cwd=ROOT)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """Real redis-server + `sdqueue worker` + `sdqueue api` (uvicorn) processes, shared by a session."""
+    data_dir = tmp_path_factory.mktemp("data")
+    port = free_port()
+    env = service_env(redis_server.url, data_dir, models_dir, SDQ_PORT=str(port))
+    worker = start_process("worker", env)
+    api = start_process("api", env)
+    stack = Stack(f"http://127.0.0.1:{port}", data_dir, env, worker, api)
+
+    def ready() -> bool:
+        for process in (worker, api):
+            if process.poll() is not None:
+                raise RuntimeError(f"service process exited with {process.returncode}")
+        try:
+            return requests.get(stack.url("/api/ready"), timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_until(ready, 90, "API ready with a live worker", interval=0.2)
+    yield stack
+    stop_process(api)
+    stop_process(worker)

@@ -1,0 +1,84 @@
+"""Write a job's files: PNGs with A1111 infotext, WebP thumbnails, job.json; each atomically.
+
+Every file is written to a temporary name in the same folder and renamed into place, so a reader
+never sees a partial file. File names are generated here, never taken from a request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import IO, Any
+
+from PIL import Image, PngImagePlugin
+
+from schemas.generation import Txt2ImgRequest
+from schemas.jobs import ImageRecord
+
+THUMBNAIL_DIR = "thumbs"
+
+
+def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``path`` through ``write`` into a temp file beside it, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def infotext(request: Txt2ImgRequest, seed: int, model: str, version: str) -> str:
+    """The AUTOMATIC1111 ``parameters`` text: prompt, negative prompt, then the settings line."""
+    lines = [request.prompt]
+    if request.negative_prompt:
+        lines.append(f"Negative prompt: {request.negative_prompt}")
+    settings = [
+        f"Steps: {request.steps}",
+        f"Sampler: {request.sampler.label}",
+        f"CFG scale: {request.cfg_scale:g}",
+        f"Seed: {seed}",
+        f"Size: {request.width}x{request.height}",
+        f"Model: {model}",
+        f"Version: sdqueue {version}",
+    ]
+    lines.append(", ".join(settings))
+    return "\n".join(lines)
+
+
+def write_images(
+    folder: Path,
+    images: list[Image.Image],
+    seeds: list[int],
+    parameters: list[str],
+    thumbnail_size: int,
+) -> list[ImageRecord]:
+    """Write ``<n>.png`` (with its ``parameters`` chunk) and ``thumbs/<n>.webp`` for each image."""
+    records = []
+    for index, (image, seed, text) in enumerate(zip(images, seeds, parameters, strict=True)):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("parameters", text)
+        png = f"{index}.png"
+        write_atomically(folder / png, partial(image.save, format="PNG", pnginfo=info))
+        thumb = image.copy()
+        thumb.thumbnail((thumbnail_size, thumbnail_size), Image.Resampling.LANCZOS)
+        webp = f"{THUMBNAIL_DIR}/{index}.webp"
+        write_atomically(folder / webp, partial(thumb.save, format="WEBP", quality=85))
+        records.append(
+            ImageRecord(
+                index=index, seed=seed, width=image.width, height=image.height, file=png, thumbnail=webp
+            )
+        )
+    return records
+
+
+def write_job_json(folder: Path, record: dict[str, Any]) -> None:
+    data = json.dumps(record, indent=2, default=str).encode()
+    write_atomically(folder / "job.json", lambda handle: handle.write(data))

@@ -1,0 +1,38 @@
+"""What a running job needs from its worker process: settings, Redis, the resident model manager.
+
+RQ calls job functions by dotted path with only their arguments, so the worker installs one
+:class:`WorkerContext` per process before it starts taking jobs, and ``run_job`` reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+
+from models.manager import ModelManager
+from schemas.settings import Settings
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    redis: Redis
+    manager: ModelManager
+    current_job: str | None = None
+
+
+_context: WorkerContext | None = None
+
+
+def install(context: WorkerContext) -> None:
+    global _context
+    _context = context
+
+
+def current() -> WorkerContext:
+    if _context is None:
+        raise RuntimeError(
+            "worker.tasks.run_job runs only inside `sdqueue worker` (no worker context installed)"
+        )
+    return _context
