@@ -1,0 +1,165 @@
+"""Overhead of the whole stack vs the direct diffusers call, measured in one run on the same machine.
+
+Same tiny model, seed, steps and size both ways. "Stack" is: HTTP submit -> Redis/RQ -> worker process ->
+PNG/WebP/job.json on disk -> HTTP poll (every --poll-ms) until finished -> HTTP download of the PNG.
+"Direct" is the in-process ``pipeline(...)`` call. The two phases run one after the other, never together.
+
+Prints one line: ``overhead_ratio=<median stack / median direct> added_ms_median=<median difference>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def direct_times(models_dir: Path, body: dict, jobs: int, warmup: int) -> list[float]:
+    import torch
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline.from_pretrained(models_dir / "checkpoints" / "tiny", local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+    times = []
+    for index in range(warmup + jobs):
+        started = time.perf_counter()
+        pipe(
+            prompt=body["prompt"],
+            width=body["width"],
+            height=body["height"],
+            num_inference_steps=body["steps"],
+            guidance_scale=body["cfg_scale"],
+            generator=[torch.Generator("cpu").manual_seed(body["seed"])],
+        )
+        if index >= warmup:
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def stack_times(base: str, body: dict, jobs: int, warmup: int, poll: float) -> list[float]:
+    session = requests.Session()
+    times = []
+    for index in range(warmup + jobs):
+        started = time.perf_counter()
+        job = session.post(f"{base}/api/v1/generate/txt2img", json=body, timeout=30).json()
+        while True:
+            view = session.get(f"{base}/api/v1/jobs/{job['id']}", timeout=30).json()
+            if view["status"] in ("finished", "failed", "canceled"):
+                break
+            time.sleep(poll)
+        if view["status"] != "finished":
+            raise SystemExit(f"job failed: {view['error']}")
+        session.get(base + view["images"][0]["url"], timeout=30).raise_for_status()
+        if index >= warmup:
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--size", type=int, default=64, help="width = height, px")
+    parser.add_argument("--poll-ms", type=float, default=5)
+    args = parser.parse_args()
+    body = {
+        "prompt": "a lighthouse at dusk",
+        "width": args.size,
+        "height": args.size,
+        "steps": args.steps,
+        "cfg_scale": 7.0,
+        "seed": 1234,
+        "sampler": "euler_a",
+    }
+
+    from models.tiny import write_tiny_model
+
+    workdir = Path(tempfile.mkdtemp(prefix="sdq-bench-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        models_dir = workdir / "models"
+        write_tiny_model(models_dir / "checkpoints" / "tiny")
+        direct = direct_times(models_dir, body, args.jobs, args.warmup)
+
+        redis_port, api_port = free_port(), free_port()
+        procs.append(
+            subprocess.Popen(
+                ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"],
+                stdout=subprocess.DEVNULL,
+            )
+        )
+        env = dict(
+            os.environ,
+            SDQ_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+            SDQ_DATA_DIR=str(workdir / "data"),
+            SDQ_MODELS_DIR=str(models_dir),
+            SDQ_PORT=str(api_port),
+            SDQ_LOG_LEVEL="warning",
+            PYTHONPATH=str(ROOT),
+        )
+        for role in ("worker", "api"):
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "cli", role],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        base = f"http://127.0.0.1:{api_port}"
+
+        def ready() -> bool:
+            try:
+                return requests.get(base + "/api/ready", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait(ready, 120, "the stack")
+        stack = stack_times(base, body, args.jobs, args.warmup, args.poll_ms / 1000)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    d, s = statistics.median(direct), statistics.median(stack)
+    print(
+        f"# steps={args.steps} size={args.size} jobs={args.jobs} direct_ms_median={d * 1000:.1f} "
+        f"stack_ms_median={s * 1000:.1f} poll_ms={args.poll_ms:g}",
+        file=sys.stderr,
+    )
+    print(f"overhead_ratio={s / d:.3f} added_ms_median={(s - d) * 1000:.1f}")
+
+
+if __name__ == "__main__":
+    main()
