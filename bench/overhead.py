@@ -82,9 +82,7 @@ def stack_times(base: str, body: dict, jobs: int, warmup: int, poll: float) -> l
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)

@@ -15,9 +15,7 @@ log = logging.getLogger("sdqueue")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", type=Path, help="TOML settings file (default ./sdqueue.toml, or $SDQ_CONFIG)"
-    )
+    parser.add_argument("--config", type=Path, help="TOML settings file (default ./sdqueue.toml, or $SDQ_CONFIG)")
     parser.add_argument("--redis-url", help="overrides SDQ_REDIS_URL")
     parser.add_argument("--data-dir", type=Path, help="overrides SDQ_DATA_DIR")
     parser.add_argument("--models-dir", type=Path, help="overrides SDQ_MODELS_DIR")
@@ -40,9 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run Redis (if none answers), the API and a worker together")
     _common(up)
     _api_flags(up)
-    up.add_argument(
-        "--demo", action="store_true", help="create the tiny demo model when no model is installed"
-    )
+    up.add_argument("--demo", action="store_true", help="create the tiny demo model when no model is installed")
 
     api = commands.add_parser("api", help="run the HTTP API")
     _common(api)
@@ -85,9 +81,7 @@ def check_bind(settings: Settings, insecure: bool) -> str | None:
     if is_loopback(settings.host):
         return None
     if insecure or os.environ.get("SDQ_INSECURE", "").lower() in ("1", "true", "yes"):
-        log.warning(
-            "!!! API bound to %s WITHOUT AUTHENTICATION: anyone who can reach it can use it", settings.host
-        )
+        log.warning("!!! API bound to %s WITHOUT AUTHENTICATION: anyone who can reach it can use it", settings.host)
         return None
     return (
         f"refusing to bind {settings.host}: the API has no authentication; bind 127.0.0.1, "
@@ -114,9 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     settings = settings_from(args)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command in ("api", "up"):
         refusal = check_bind(settings, args.insecure)
         if refusal:

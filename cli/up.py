@@ -49,9 +49,7 @@ def start_redis(settings: Settings) -> subprocess.Popen[bytes]:
     """Start a local Redis for ``settings.redis_url`` with AOF persistence under the data dir."""
     url = urlparse(settings.redis_url)
     if url.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit(
-            f"nothing answers at {settings.redis_url}, and it is not local: start that Redis first"
-        )
+        raise SystemExit(f"nothing answers at {settings.redis_url}, and it is not local: start that Redis first")
     binary = find_redis_server()
     if binary is None:
         raise SystemExit(

@@ -75,12 +75,7 @@ def resolve_model_name(models_dir: Path, requested: str | None, default: str | N
     if len(installed) == 1:
         return installed[0].name
     if not installed:
-        msg = (
-            "no model is installed; add a diffusers folder under models/checkpoints/ "
-            "(or run sdqueue up --demo)"
-        )
+        msg = "no model is installed; add a diffusers folder under models/checkpoints/ (or run sdqueue up --demo)"
     else:
-        msg = "several models are installed and no default is set; name one: " + ", ".join(
-            c.name for c in installed
-        )
+        msg = "several models are installed and no default is set; name one: " + ", ".join(c.name for c in installed)
     raise ModelNotFound.for_field(["body", "model"], msg)

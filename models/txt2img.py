@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from models.preview import latents_to_image, to_data_url
 from models.samplers import make_scheduler
 from schemas.generation import Txt2ImgRequest
 
 StepCallback = Callable[[int, int], None]
-"""Called after each denoising step with (steps done, steps in all)."""
+"""Called after each denoising step with (steps done, steps in all). An exception it raises aborts the run."""
+PreviewCallback = Callable[[int, str], None]
+"""Called every ``preview_every`` steps with (steps done, preview image as a data URL)."""
 
 
 def _text2image_pipeline(base: Any, request: Txt2ImgRequest) -> Any:
@@ -22,7 +25,14 @@ def _text2image_pipeline(base: Any, request: Txt2ImgRequest) -> Any:
     return pipeline
 
 
-def run_txt2img(base: Any, request: Txt2ImgRequest, seeds: list[int], on_step: StepCallback) -> list[Any]:
+def run_txt2img(
+    base: Any,
+    request: Txt2ImgRequest,
+    seeds: list[int],
+    on_step: StepCallback,
+    on_preview: PreviewCallback | None = None,
+    preview_every: int = 0,
+) -> list[Any]:
     """Generate ``len(seeds)`` PIL images; image i uses a CPU generator seeded with ``seeds[i]``.
 
     CPU generators make a seed give the same initial noise on every device (as A1111's CPU RNG option).
@@ -33,7 +43,12 @@ def run_txt2img(base: Any, request: Txt2ImgRequest, seeds: list[int], on_step: S
     generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
 
     def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-        on_step(step + 1, pipe.num_timesteps)
+        done = step + 1
+        if on_preview is not None and preview_every > 0 and done % preview_every == 0:
+            image = latents_to_image(tensors["latents"])
+            if image is not None:
+                on_preview(done, to_data_url(image))
+        on_step(done, pipe.num_timesteps)
         return tensors
 
     with torch.inference_mode():

@@ -6,7 +6,9 @@
     ├── NotFound (404, not_found)               a job or image that does not exist (or is not yours)
     ├── Unavailable (503, unavailable)          Redis or the worker cannot be reached
     └── GenerationFailed (500, generation_failed)  the worker could not produce the images
-        └── ModelLoadFailed (500, model_load_failed)  the model folder exists but does not load
+        ├── ModelLoadFailed (500, model_load_failed)  the model folder exists but does not load
+        ├── JobTimedOut (500, job_timeout)          the job ran longer than the job timeout
+        └── WorkerDied (500, worker_died)           its worker died (kill -9, OOM) and retries are spent
 
 The API renders any ``AppError`` as :class:`Problem`; the worker stores the same body on a failed job.
 """
@@ -99,6 +101,16 @@ class GenerationFailed(AppError):
 class ModelLoadFailed(GenerationFailed):
     code = "model_load_failed"
     title = "Model failed to load"
+
+
+class JobTimedOut(GenerationFailed):
+    code = "job_timeout"
+    title = "Job timed out"
+
+
+class WorkerDied(GenerationFailed):
+    code = "worker_died"
+    title = "Worker died"
 
 
 def problem_from_dict(data: dict[str, Any]) -> Problem:

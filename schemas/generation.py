@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.keys import Priority
+
 SEED_MAX = 2**32 - 1
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
@@ -74,6 +76,9 @@ class GenerationBase(BaseModel):
         description="-1 = random; else 0..2^32-1. Image i of a batch uses (seed + i) mod 2^32.",
     )
     batch_size: int = Field(1, strict=True, ge=1, le=8, description="Images per job, 1..8.")
+    priority: Priority = Field(
+        Priority.NORMAL, description="Queue priority: high jobs run before normal, normal before low."
+    )
 
     @field_validator("prompt")
     @classmethod

@@ -9,6 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.errors import Problem
 from schemas.generation import Txt2ImgRequest
+from schemas.keys import Priority
+
+
+def is_job_id(value: str) -> bool:
+    """Job ids are 32 lowercase hex digits (uuid4); anything else cannot name a job or a folder."""
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
 
 
 class JobStatus(StrEnum):
@@ -66,6 +72,8 @@ class Progress(BaseModel):
     step: int = Field(0, description="Denoising steps done.")
     total: int = Field(0, description="Denoising steps in all.")
     stage: str | None = Field(None, description="loading | denoising | saving.")
+    eta_seconds: float | None = Field(None, description="Expected seconds to the end of denoising.")
+    its: float | None = Field(None, description="Denoising steps per second so far.")
 
 
 class ImageView(BaseModel):
@@ -93,7 +101,9 @@ class JobView(BaseModel):
     status: JobStatus
     mode: str
     model: str
+    priority: Priority
     position: int | None = Field(None, description="1 = next to run; null unless queued.")
+    retries: int = Field(0, description="Times the job was re-queued because its worker died.")
     progress: Progress
     timings: JobTimingsView
     request: Txt2ImgRequest
@@ -119,7 +129,53 @@ class WorkerView(BaseModel):
     models_loaded: list[str] = Field(default_factory=list)
 
 
+class QueuedJob(BaseModel):
+    id: str
+    position: int = Field(description="1 = next to run.")
+    priority: Priority
+    mode: str
+    model: str
+    submitted_at: datetime | None = None
+
+
+class StorageView(BaseModel):
+    bytes: int | None = Field(None, description="Bytes under the outputs folder at the last sweep.")
+    folders: int | None = Field(None, description="Job output folders at the last sweep.")
+    swept_at: datetime | None = Field(None, description="When the last retention sweep ran.")
+
+
 class QueueView(BaseModel):
     counts: dict[JobStatus, int] = Field(description="Jobs known to Redis, per status.")
     workers_alive: int
     workers: list[WorkerView]
+    jobs: list[QueuedJob] = Field(description="Queued jobs in the order they will run.")
+    storage: StorageView
+
+
+class JobPage(BaseModel):
+    items: list[JobView]
+    page: int
+    limit: int
+    has_more: bool
+
+
+class CancelResult(BaseModel):
+    id: str
+    status: JobStatus = Field(description="canceled, or the terminal status the job had already reached.")
+    detail: str
+
+
+class ClearResult(BaseModel):
+    canceled: int = Field(description="Queued jobs canceled.")
+
+
+class Estimate(BaseModel):
+    seconds: float | None = Field(description="Expected run time; null when there is no data.")
+    basis: str = Field(description="measured (this model and size), scaled (this model, other size) or none.")
+    detail: str
+
+
+class Validation(BaseModel):
+    valid: bool = True
+    model: str = Field(description="The model the request would run on.")
+    request: Txt2ImgRequest

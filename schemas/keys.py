@@ -1,6 +1,8 @@
-"""Names shared by the API and the worker through Redis: the task path, key prefixes, the serializer."""
+"""Names shared by the API and the worker through Redis: the task path, queues, key names, the serializer."""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 # The API enqueues by dotted path, so it never imports worker code.
 RUN_JOB_TASK = "worker.tasks.run_job"
@@ -10,14 +12,80 @@ RQ_SERIALIZER = "rq.serializers.JSONSerializer"
 _PREFIX = "sdq:"
 
 
+class Priority(StrEnum):
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+PRIORITY_ORDER = (Priority.HIGH, Priority.NORMAL, Priority.LOW)
+
+
+def queue_name(base: str, priority: Priority) -> str:
+    """One RQ queue per priority; the worker drains them in PRIORITY_ORDER."""
+    return base if priority is Priority.NORMAL else f"{base}:{priority.value}"
+
+
+def queue_names(base: str) -> list[str]:
+    return [queue_name(base, p) for p in PRIORITY_ORDER]
+
+
 def progress_key(job_id: str) -> str:
-    """Hash with the running job's progress: step, total, stage, updated_at."""
+    """Hash with the running job's progress: step, total, stage, eta, it/s, updated_at."""
     return f"{_PREFIX}progress:{job_id}"
 
 
+def events_key(job_id: str) -> str:
+    """Redis stream of a job's events (fields ``event`` and ``data``); its ids are the SSE ids."""
+    return f"{_PREFIX}events:{job_id}"
+
+
+def cancel_key(job_id: str) -> str:
+    """Set when a client cancels the job; the worker checks it before and at every step."""
+    return f"{_PREFIX}cancel:{job_id}"
+
+
+def reap_lock_key(job_id: str) -> str:
+    """Short lock so one worker at a time recovers an orphaned job."""
+    return f"{_PREFIX}reap:{job_id}"
+
+
+def jobs_index_key(base_queue: str) -> str:
+    """Sorted set of job ids by submit time (epoch seconds): listing and retention."""
+    return f"{_PREFIX}jobs:{base_queue}"
+
+
+def step_stats_key(model: str) -> str:
+    """Hash ``<width>x<height>`` -> JSON {s_per_step, overhead_s, n} measured by the worker."""
+    return f"{_PREFIX}stats:{model}"
+
+
+def storage_key(base_queue: str) -> str:
+    """Hash with the last retention sweep's disk usage: bytes, folders, swept_at."""
+    return f"{_PREFIX}storage:{base_queue}"
+
+
 def worker_heartbeat_key(worker_name: str) -> str:
-    """Short-lived hash a live worker refreshes: name, device, pid, model loaded, job."""
+    """Short-lived hash a live worker refreshes: name, queue, device, pid, models loaded, job."""
     return f"{_PREFIX}worker:{worker_name}"
 
 
 WORKER_HEARTBEAT_PATTERN = f"{_PREFIX}worker:*"
+
+
+class Event(StrEnum):
+    QUEUED = "queued"
+    STARTED = "started"
+    PROGRESS = "progress"
+    PREVIEW = "preview"
+    REQUEUED = "requeued"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (Event.FINISHED, Event.FAILED, Event.CANCELED)
+
+
+EVENTS_MAXLEN = 1000

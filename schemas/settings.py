@@ -43,11 +43,16 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
     queue_name: str = Field("sdqueue", description="RQ queue the API fills and the worker drains.")
     job_timeout: int = Field(3600, ge=1, description="Seconds a job may run before it is failed.")
-    result_ttl: int = Field(7 * 24 * 3600, ge=60, description="Seconds job records are kept in Redis.")
-    thumbnail_size: int = Field(256, ge=16, le=2048, description="Longest side of thumbnails, px.")
-    device: Literal["auto", "cuda", "cpu"] = Field(
-        "auto", description="Worker device; auto = CUDA if present."
+    retention_seconds: int = Field(
+        7 * 24 * 3600, ge=1, description="Job records (Redis) and output folders (disk) are kept this long."
     )
+    sweep_interval: int = Field(600, ge=1, description="Seconds between the worker's retention sweeps.")
+    max_retries: int = Field(1, ge=0, le=10, description="Re-queues of a job whose worker died mid-job.")
+    preview_every: int | None = Field(
+        None, ge=0, description="Preview image every N steps; 0 = off; unset = 5 on CUDA, off on CPU."
+    )
+    thumbnail_size: int = Field(256, ge=16, le=2048, description="Longest side of thumbnails, px.")
+    device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Worker device; auto = CUDA if present.")
     worker_heartbeat_ttl: int = Field(
         15, ge=3, description="Seconds a worker counts as alive after its last heartbeat (sent every ttl/3)."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from redis.asyncio import Redis as AsyncRedis
 
 from schemas.errors import PROBLEM_MEDIA_TYPE, Problem
 from schemas.settings import Settings
@@ -21,8 +22,14 @@ def get_jobs(request: Request) -> JobService:
     return service
 
 
+def get_async_redis(request: Request) -> AsyncRedis:
+    client: AsyncRedis = request.app.state.aredis
+    return client
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 JobsDep = Annotated[JobService, Depends(get_jobs)]
+AsyncRedisDep = Annotated[AsyncRedis, Depends(get_async_redis)]
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

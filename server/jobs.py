@@ -1,30 +1,32 @@
-"""Jobs as the API sees them: submit to RQ, read status/progress/results, locate output files.
+"""Jobs as the API sees them: submit to RQ, read status/progress/results, cancel, list, locate files.
 
 All methods are synchronous (redis-py and RQ are); the async routes call them in the thread pool.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.job import JobStatus as RQStatus
-from rq.registry import CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
 from models.registry import resolve_model_name
 from schemas.errors import PROBLEM_TYPE_BASE, NotFound, Problem, Unavailable
+from schemas.events import publish_event
 from schemas.generation import Txt2ImgRequest
 from schemas.jobs import (
+    CancelResult,
     ImageView,
     JobAccepted,
+    JobPage,
     JobPayload,
     JobResult,
     JobStatus,
@@ -32,10 +34,12 @@ from schemas.jobs import (
     JobView,
     Progress,
     QueueView,
-    WorkerView,
+    Validation,
+    is_job_id,
 )
-from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, WORKER_HEARTBEAT_PATTERN, progress_key
+from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event, cancel_key, jobs_index_key, progress_key
 from schemas.settings import Settings
+from server.queue import QueueState
 
 API_PREFIX = "/api/v1"
 
@@ -51,9 +55,12 @@ _STATUS_MAP = {
 }
 
 
-def is_job_id(value: str) -> bool:
-    """Job ids are 32 lowercase hex digits (uuid4); anything else cannot name a job or a folder."""
-    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+@contextmanager
+def redis_errors_as_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except RedisError as exc:
+        raise Unavailable(f"cannot reach Redis: {exc}") from exc
 
 
 def _job_url(job_id: str) -> str:
@@ -70,62 +77,72 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
+def _float(value: str | None) -> float | None:
+    return float(value) if value else None
+
+
 class JobService:
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self.settings = settings
         self.redis = redis
-        self.queue = Queue(settings.queue_name, connection=redis, serializer=RQ_SERIALIZER)
+        self.queue = QueueState(settings, redis)
 
     # -- submit -------------------------------------------------------------------------------------
-    def submit(self, request: Txt2ImgRequest, owner: str = "anonymous") -> JobAccepted:
+    def validate(self, request: Txt2ImgRequest) -> Validation:
         model = resolve_model_name(self.settings.models_dir, request.model, self.settings.default_model)
+        return Validation(model=model, request=request)
+
+    def submit(self, request: Txt2ImgRequest, owner: str = "anonymous") -> JobAccepted:
+        model = self.validate(request).model
         job_id = uuid.uuid4().hex
-        payload = JobPayload(
-            job_id=job_id, model=model, request=request, owner=owner, submitted_at=datetime.now(UTC)
-        )
-        try:
-            self.queue.enqueue_call(
+        submitted = datetime.now(UTC)
+        payload = JobPayload(job_id=job_id, model=model, request=request, owner=owner, submitted_at=submitted)
+        queue = self.queue.queue_for(request.priority)
+        ttl = self.settings.retention_seconds
+        with redis_errors_as_unavailable():
+            self.redis.zadd(jobs_index_key(self.settings.queue_name), {job_id: submitted.timestamp()})
+            queue.enqueue_call(
                 RUN_JOB_TASK,
                 args=(payload.model_dump(mode="json"),),
                 job_id=job_id,
                 timeout=self.settings.job_timeout,
-                result_ttl=self.settings.result_ttl,
-                failure_ttl=self.settings.result_ttl,
+                result_ttl=ttl,
+                failure_ttl=ttl,
+                ttl=ttl,
                 description=f"{request.mode} {model} x{request.batch_size}",
                 meta={"owner": owner, "mode": request.mode, "model": model},
             )
-            position = self.queue.get_job_position(job_id)
-        except RedisError as exc:
-            raise Unavailable(f"cannot reach Redis: {exc}") from exc
-        return JobAccepted(
-            id=job_id, position=None if position is None else position + 1, links={"self": _job_url(job_id)}
-        )
+            position = self.queue.position(job_id, queue.name)
+            publish_event(self.redis, job_id, Event.QUEUED, {"position": position}, ttl)
+        return JobAccepted(id=job_id, position=position, links={"self": _job_url(job_id)})
 
     # -- read ---------------------------------------------------------------------------------------
-    def _fetch(self, job_id: str) -> Job:
+    def fetch(self, job_id: str) -> Job:
         if not is_job_id(job_id):
             raise NotFound(f"no job {job_id!r}")
-        try:
-            return Job.fetch(job_id, connection=self.redis, serializer=RQ_SERIALIZER)
-        except NoSuchJobError as exc:
-            raise NotFound(f"no job {job_id!r}") from exc
-        except RedisError as exc:
-            raise Unavailable(f"cannot reach Redis: {exc}") from exc
+        with redis_errors_as_unavailable():
+            try:
+                return Job.fetch(job_id, connection=self.redis, serializer=RQ_SERIALIZER)
+            except NoSuchJobError as exc:
+                raise NotFound(f"no job {job_id!r}") from exc
 
     def view(self, job_id: str) -> JobView:
-        job = self._fetch(job_id)
-        try:
-            return self._build_view(job)
-        except RedisError as exc:
-            raise Unavailable(f"cannot reach Redis: {exc}") from exc
+        job = self.fetch(job_id)
+        with redis_errors_as_unavailable():
+            return self.build_view(job)
 
-    def _build_view(self, job: Job) -> JobView:
+    def status(self, job_id: str) -> JobStatus:
+        job = self.fetch(job_id)
+        with redis_errors_as_unavailable():
+            return _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+
+    def build_view(self, job: Job) -> JobView:
         payload = JobPayload.model_validate(job.args[0])
         status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
         result = self._result(job) if status is JobStatus.FINISHED else None
         started, ended = _aware(job.started_at), _aware(job.ended_at)
         submitted = payload.submitted_at
-        position = self.queue.get_job_position(job.id) if status is JobStatus.QUEUED else None
+        ended = ended if status.is_terminal else None
         images = [
             ImageView(
                 index=rec.index,
@@ -142,14 +159,16 @@ class JobService:
             status=status,
             mode=payload.request.mode,
             model=payload.model,
-            position=None if position is None else position + 1,
+            priority=self.queue.priority_of(job.origin),
+            position=self.queue.position(job.id, job.origin) if status is JobStatus.QUEUED else None,
+            retries=int(job.meta.get("retries", 0)),
             progress=self._progress(job.id, payload, status),
             timings=JobTimingsView(
                 submitted_at=submitted,
-                started_at=started,
-                ended_at=ended if status.is_terminal else None,
-                queued_seconds=_seconds(submitted, started),
-                run_seconds=_seconds(started, ended if status.is_terminal else None),
+                started_at=started if status is not JobStatus.QUEUED else None,
+                ended_at=ended,
+                queued_seconds=_seconds(submitted, started if status is not JobStatus.QUEUED else None),
+                run_seconds=_seconds(started, ended) if status is not JobStatus.QUEUED else None,
                 worker=result.timings if result else None,
             ),
             request=payload.request,
@@ -167,15 +186,24 @@ class JobService:
         data = {k.decode(): v.decode() for k, v in raw.items()}
         total = int(data.get("total") or payload.request.steps)
         step = int(data.get("step") or 0)
+        if status is JobStatus.QUEUED:
+            return Progress(step=0, total=total)
         if status is JobStatus.FINISHED:
-            step = total
-        return Progress(step=step, total=total, stage=data.get("stage") or None)
+            return Progress(step=total, total=total, stage="done")
+        running = status is JobStatus.STARTED
+        return Progress(
+            step=step,
+            total=total,
+            stage=data.get("stage") or None,
+            eta_seconds=_float(data.get("eta")) if running else None,
+            its=_float(data.get("its")),
+        )
 
     def _error(self, job: Job) -> Problem:
         stored = job.meta.get("error")
         if isinstance(stored, dict):
             return Problem.model_validate(stored)
-        # The job died outside run_job's own handling (timeout, lost worker): say what RQ recorded.
+        # The job died outside run_job's own handling: say what RQ recorded, never a traceback.
         last_line = (job.exc_info or "").strip().splitlines()[-1:] or ["the job failed"]
         return Problem(
             type=PROBLEM_TYPE_BASE + "generation_failed",
@@ -187,8 +215,10 @@ class JobService:
 
     def image_path(self, job_id: str, index: int, *, thumbnail: bool) -> Path:
         """The file of image ``index`` of a finished job; NotFound for anything else."""
-        job = self._fetch(job_id)
-        result = self._result(job) if job.get_status(refresh=False) == RQStatus.FINISHED else None
+        job = self.fetch(job_id)
+        with redis_errors_as_unavailable():
+            finished = job.get_status(refresh=False) == RQStatus.FINISHED
+            result = self._result(job) if finished else None
         records = {rec.index: rec for rec in (result.images if result else [])}
         if index not in records:
             raise NotFound(f"job {job_id} has no image {index}")
@@ -199,49 +229,62 @@ class JobService:
             raise NotFound(f"image {index} of job {job_id} is no longer on disk")
         return path
 
-    # -- queue and health ---------------------------------------------------------------------------
-    def workers(self) -> list[WorkerView]:
-        """Workers of this queue with a live heartbeat (keys expire ``worker_heartbeat_ttl`` after it)."""
-        views = []
-        for key in self.redis.scan_iter(match=WORKER_HEARTBEAT_PATTERN, count=100):
-            raw: dict[bytes, bytes] = self.redis.hgetall(key)  # type: ignore[assignment]
-            data: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
-            if data.get("queue") != self.settings.queue_name:
-                continue  # a worker of another queue (or a key that expired meanwhile)
-            views.append(
-                WorkerView(
-                    name=data.get("name", ""),
-                    device=data.get("device") or None,
-                    pid=int(data["pid"]) if data.get("pid") else None,
-                    current_job=data.get("current_job") or None,
-                    models_loaded=[m for m in data.get("models_loaded", "").split(",") if m],
-                )
-            )
-        return sorted(views, key=lambda w: w.name)
+    def list_jobs(
+        self, status: JobStatus | None, mode: str | None, since: datetime | None, page: int, limit: int
+    ) -> JobPage:
+        """Newest first, filtered; pages of ``limit``."""
+        low = since.timestamp() if since else "-inf"
+        skip, wanted, items = (page - 1) * limit, limit + 1, []
+        with redis_errors_as_unavailable():
+            members: Any = self.redis.zrevrangebyscore(jobs_index_key(self.settings.queue_name), "+inf", low)
+            ids = [raw.decode() for raw in members]
+            for start in range(0, len(ids), 100):
+                for job in Job.fetch_many(ids[start : start + 100], connection=self.redis, serializer=RQ_SERIALIZER):
+                    if job is None:
+                        continue
+                    view = self.build_view(job)
+                    if (status and view.status is not status) or (mode and view.mode != mode):
+                        continue
+                    if skip:
+                        skip -= 1
+                        continue
+                    items.append(view)
+                    if len(items) == wanted:
+                        break
+                if len(items) == wanted:
+                    break
+        return JobPage(items=items[:limit], page=page, limit=limit, has_more=len(items) > limit)
+
+    # -- control ------------------------------------------------------------------------------------
+    def cancel(self, job_id: str) -> CancelResult:
+        """Queued: leaves the queue now. Started: the worker stops it at its next step. Ended: unchanged."""
+        job = self.fetch(job_id)
+        with redis_errors_as_unavailable():
+            status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+            if status.is_terminal:
+                return CancelResult(id=job_id, status=status, detail=f"the job had already ended {status.value}")
+            if status is JobStatus.QUEUED and self.queue.cancel_queued(job):
+                return CancelResult(id=job_id, status=JobStatus.CANCELED, detail="removed from the queue")
+            self.redis.set(cancel_key(job_id), 1, ex=self.settings.retention_seconds)
+        return CancelResult(id=job_id, status=JobStatus.STARTED, detail="the worker stops the job at its next step")
+
+    def clear_queue(self) -> int:
+        with redis_errors_as_unavailable():
+            return self.queue.clear()
 
     def queue_view(self) -> QueueView:
-        try:
-            counts = {
-                JobStatus.QUEUED: self.queue.count,
-                JobStatus.STARTED: StartedJobRegistry(queue=self.queue).count,
-                JobStatus.FINISHED: FinishedJobRegistry(queue=self.queue).count,
-                JobStatus.FAILED: FailedJobRegistry(queue=self.queue).count,
-                JobStatus.CANCELED: CanceledJobRegistry(queue=self.queue).count,
-            }
-            workers = self.workers()
-        except RedisError as exc:
-            raise Unavailable(f"cannot reach Redis: {exc}") from exc
-        return QueueView(counts=counts, workers_alive=len(workers), workers=workers)
+        with redis_errors_as_unavailable():
+            workers = self.queue.workers()
+            return QueueView(
+                counts=self.queue.counts(),
+                workers_alive=len(workers),
+                workers=workers,
+                jobs=self.queue.queued_jobs(),
+                storage=self.queue.storage(),
+            )
 
     def readiness(self) -> tuple[bool, str]:
-        """(ready, reason): Redis answers and at least one worker heartbeat is live."""
         try:
-            started = time.perf_counter()
-            self.redis.ping()
-            latency_ms = (time.perf_counter() - started) * 1000
-            workers = self.workers()
+            return self.queue.readiness()
         except RedisError as exc:
             return False, f"redis unreachable: {exc}"
-        if not workers:
-            return False, "no worker heartbeat"
-        return True, f"redis ok ({latency_ms:.1f} ms), {len(workers)} worker(s)"

@@ -98,14 +98,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 @dataclass
 class Stack:
+    """A running API (and usually a worker) on one queue of a real redis-server."""
+
     base_url: str
     data_dir: Path
     env: dict[str, str]
-    worker: subprocess.Popen[bytes]
     api: subprocess.Popen[bytes]
+    worker: subprocess.Popen[bytes] | None = None
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def get(self, path: str) -> Any:
+        return requests.get(self.url(path), timeout=10).json()
 
     def submit(self, **body: Any) -> requests.Response:
         body.setdefault("prompt", "a lighthouse at dusk")
@@ -114,18 +119,38 @@ class Stack:
         body.setdefault("steps", 2)
         return requests.post(self.url("/api/v1/generate/txt2img"), json=body, timeout=10)
 
-    def wait_job(self, job_id: str, timeout: float = 60) -> dict[str, Any]:
-        def terminal() -> dict[str, Any] | None:
-            view = requests.get(self.url(f"/api/v1/jobs/{job_id}"), timeout=10).json()
-            return view if view["status"] in ("finished", "failed", "canceled") else None
-
-        result: dict[str, Any] = wait_until(terminal, timeout, f"job {job_id}", interval=0.1)
-        return result
-
-    def run(self, **body: Any) -> dict[str, Any]:
+    def submit_id(self, **body: Any) -> str:
         response = self.submit(**body)
         assert response.status_code == 202, response.text
-        return self.wait_job(response.json()["id"])
+        job_id: str = response.json()["id"]
+        return job_id
+
+    def wait_job(self, job_id: str, timeout: float = 60, until: Callable[[dict[str, Any]], bool] | None = None) -> Any:
+        def reached() -> dict[str, Any] | None:
+            view: dict[str, Any] = self.get(f"/api/v1/jobs/{job_id}")
+            done = until(view) if until else view["status"] in ("finished", "failed", "canceled")
+            return view if done else None
+
+        return wait_until(reached, timeout, f"job {job_id}", interval=0.05)
+
+    def run(self, **body: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.wait_job(self.submit_id(**body))
+        return result
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        self.worker = start_process("worker", self.env)
+
+        def alive() -> bool:
+            assert self.worker is not None and self.worker.poll() is None, "worker exited"
+            return requests.get(self.url("/api/ready"), timeout=5).status_code == 200
+
+        wait_until(alive, 90, "worker heartbeat", interval=0.1)
+        return self.worker
+
+    def stop(self) -> None:
+        stop_process(self.api)
+        if self.worker is not None:
+            stop_process(self.worker)
 
 
 def service_env(redis_url: str, data_dir: Path, models_dir: Path, **extra: str) -> dict[str, str]:
@@ -158,28 +183,44 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="session")
-def stack(
-    redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """Real redis-server + `sdqueue worker` + `sdqueue api` (uvicorn) processes, shared by a session."""
-    data_dir = tmp_path_factory.mktemp("data")
+def launch_stack(redis_url: str, models_dir: Path, data_dir: Path, *, worker: bool = True, **env: str) -> Stack:
+    """Start `sdqueue api` (and `sdqueue worker`) processes; wait until the API answers (and is ready)."""
     port = free_port()
-    env = service_env(redis_server.url, data_dir, models_dir, SDQ_PORT=str(port))
-    worker = start_process("worker", env)
-    api = start_process("api", env)
-    stack = Stack(f"http://127.0.0.1:{port}", data_dir, env, worker, api)
+    full_env = service_env(redis_url, data_dir, models_dir, SDQ_PORT=str(port), **env)
+    stack = Stack(f"http://127.0.0.1:{port}", data_dir, full_env, start_process("api", full_env))
 
-    def ready() -> bool:
-        for process in (worker, api):
-            if process.poll() is not None:
-                raise RuntimeError(f"service process exited with {process.returncode}")
+    def api_up() -> bool:
+        assert stack.api.poll() is None, "api exited"
         try:
-            return requests.get(stack.url("/api/ready"), timeout=2).status_code == 200
+            return requests.get(stack.url("/api/health"), timeout=2).status_code == 200
         except requests.ConnectionError:
             return False
 
-    wait_until(ready, 90, "API ready with a live worker", interval=0.2)
-    yield stack
-    stop_process(api)
-    stop_process(worker)
+    wait_until(api_up, 60, "API up", interval=0.1)
+    if worker:
+        stack.start_worker()
+    return stack
+
+
+@pytest.fixture
+def make_stack(redis_server: RedisServer, models_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Stack]]:
+    """Factory for a dedicated stack on its own queue: make_stack(worker=False, SDQ_X="...")."""
+    stacks: list[Stack] = []
+
+    def make(*, worker: bool = True, **env: str) -> Stack:
+        env.setdefault("SDQ_QUEUE_NAME", f"q{len(stacks)}-{tmp_path.name}")
+        stack = launch_stack(redis_server.url, models_dir, tmp_path / f"data{len(stacks)}", worker=worker, **env)
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Real redis-server + `sdqueue worker` + `sdqueue api` (uvicorn) processes, shared by a session."""
+    shared = launch_stack(redis_server.url, models_dir, tmp_path_factory.mktemp("data"))
+    yield shared
+    shared.stop()

@@ -1,8 +1,12 @@
-"""``sdqueue worker``: build the context, then drain the queue with an in-process (non-forking) worker.
+"""``sdqueue worker``: build the context, then drain the queues with an in-process (non-forking) worker.
 
 RQ's default worker forks a work-horse per job; once the parent has run torch, the child deadlocks on
 its first torch op, and a model loaded in a child is lost after every job. ``SimpleWorker`` runs jobs
 in this process, so the model manager's pipelines stay resident between jobs.
+
+Signals: the first SIGTERM/SIGINT lets the current job finish, takes no new one and exits 0 (RQ's warm
+shutdown). A second one stops the job at its next denoising step and puts it back at the front of its queue.
+A third exits at once.
 """
 
 from __future__ import annotations
@@ -11,63 +15,136 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
+from types import FrameType
 from typing import Any
 
 from redis import Redis
 from rq import Queue, SimpleWorker
+from rq.job import Job
 
 from models.manager import ModelManager, choose_device
 from models.registry import resolve_model_name
 from schemas.errors import AppError
-from schemas.keys import RQ_SERIALIZER, worker_heartbeat_key
+from schemas.events import publish_event
+from schemas.keys import RQ_SERIALIZER, Event, queue_names, worker_heartbeat_key
 from schemas.settings import Settings
 from worker import runtime
+from worker.recovery import reap_orphans
+from worker.retention import sweep
+from worker.transitions import mark_canceled, requeue_at_front
 
 log = logging.getLogger(__name__)
 
 
 class SdqWorker(SimpleWorker):
-    """A SimpleWorker that also publishes a short-lived heartbeat with its device and loaded models."""
+    """SimpleWorker plus: heartbeat and orphan reaping, retention sweeps, cancel/requeue outcomes, events."""
 
     def __init__(self, context: runtime.WorkerContext, **kwargs: Any) -> None:
         settings = context.settings
-        queue = Queue(settings.queue_name, connection=context.redis, serializer=RQ_SERIALIZER)
+        queues = [
+            Queue(name, connection=context.redis, serializer=RQ_SERIALIZER) for name in queue_names(settings.queue_name)
+        ]
         name = f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
-        super().__init__([queue], name=name, connection=context.redis, serializer=RQ_SERIALIZER, **kwargs)
+        super().__init__(queues, name=name, connection=context.redis, serializer=RQ_SERIALIZER, **kwargs)
         self.context = context
-        self._stop_heartbeat = threading.Event()
+        context.worker_name = name
+        self._stop_threads = threading.Event()
+        self._force_stops = 0
 
+    # -- background threads -------------------------------------------------------------------------
     def work(self, *args: Any, **kwargs: Any) -> bool:
-        thread = threading.Thread(target=self._heartbeat_loop, name="sdq-heartbeat", daemon=True)
-        thread.start()
+        self._beat()  # visible before the first job is taken
+        threads = [
+            threading.Thread(target=self._heartbeat_loop, name="sdq-heartbeat", daemon=True),
+            threading.Thread(target=self._sweep_loop, name="sdq-sweep", daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
         try:
             return super().work(*args, **kwargs)
         finally:
-            self._stop_heartbeat.set()
-            thread.join(timeout=2)
+            self._stop_threads.set()
+            for thread in threads:
+                thread.join(timeout=5)
             self.context.redis.delete(worker_heartbeat_key(self.name))
 
-    def _heartbeat_loop(self) -> None:
-        ttl = self.context.settings.worker_heartbeat_ttl
+    def _beat(self) -> None:
+        manager = self.context.manager
+        fields: dict[Any, Any] = {
+            "name": self.name,
+            "queue": self.context.settings.queue_name,
+            "pid": os.getpid(),
+            "device": manager.policy.describe(),
+            "models_loaded": ",".join(manager.loaded),
+            "current_job": self.context.current_job or "",
+        }
         key = worker_heartbeat_key(self.name)
-        while not self._stop_heartbeat.is_set():
-            fields: dict[Any, Any] = {
-                "name": self.name,
-                "queue": self.context.settings.queue_name,
-                "pid": os.getpid(),
-                "device": self.context.manager.policy.describe(),
-                "models_loaded": ",".join(self.context.manager.loaded),
-                "current_job": self.context.current_job or "",
-            }
+        pipe = self.context.redis.pipeline(transaction=False)
+        pipe.hset(key, mapping=fields)
+        pipe.expire(key, self.context.settings.worker_heartbeat_ttl)
+        pipe.execute()
+
+    def _heartbeat_loop(self) -> None:
+        interval = max(1.0, self.context.settings.worker_heartbeat_ttl / 3)
+        while not self._stop_threads.wait(interval):
             try:
-                pipe = self.context.redis.pipeline(transaction=False)
-                pipe.hset(key, mapping=fields)
-                pipe.expire(key, ttl)
-                pipe.execute()
-            except Exception:  # a Redis blip must not kill the heartbeat thread
-                log.warning("worker heartbeat failed", exc_info=True)
-            self._stop_heartbeat.wait(max(1.0, ttl / 3))
+                self._beat()
+                reap_orphans(self.context.redis, self.context.settings, self.name)
+            except Exception:  # a Redis blip must not kill the thread
+                log.warning("heartbeat/reaper round failed", exc_info=True)
+
+    def _sweep_loop(self) -> None:
+        interval = self.context.settings.sweep_interval
+        while True:
+            try:
+                sweep(self.context.redis, self.context.settings)
+            except Exception:
+                log.warning("retention sweep failed", exc_info=True)
+            if self._stop_threads.wait(interval):
+                return
+
+    # -- job outcomes ---------------------------------------------------------------------------------
+    def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        super().handle_job_success(job, queue, *args, **kwargs)
+        publish_event(self.connection, job.id, Event.FINISHED, {}, self.context.settings.retention_seconds)
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        if job.meta.get("outcome"):  # a cancel or a re-queue, not a failure: no traceback in the log
+            log.info("job %s: %s", job.id, job.meta["outcome"])
+            return
+        super().handle_exception(job, *exc_info)
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        outcome = job.meta.get("outcome")
+        ttl = self.context.settings.retention_seconds
+        if outcome is None:
+            super().handle_job_failure(job, queue, *args, **kwargs)
+            publish_event(self.connection, job.id, Event.FAILED, {}, ttl)
+            return
+        execution = kwargs.get("execution")
+        with self.connection.pipeline() as pipe:
+            self.cleanup_execution(job, pipeline=pipe, execution=execution)
+            pipe.execute()
+        if outcome == "canceled":
+            mark_canceled(self.connection, job, ttl)
+        else:
+            requeue_at_front(self.connection, job, ttl, "worker stopping", count_retry=False)
+
+    # -- signals -------------------------------------------------------------------------------------
+    def request_force_stop(self, signum: int, frame: FrameType | None) -> None:
+        """Second stop signal: abort the running job at its next step and re-queue it; third: exit now."""
+        self._force_stops += 1
+        if self.context.current_job is None or self._force_stops > 1:
+            log.warning("worker %s: stopping now", self.name)
+            raise SystemExit(0)
+        log.warning(
+            "worker %s: stopping job %s at its next step and re-queueing it",
+            self.name,
+            self.context.current_job,
+        )
+        self.context.abort_requested = True
 
 
 def preload_default_model(context: runtime.WorkerContext) -> None:
@@ -94,6 +171,8 @@ def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True)
     )
     if preload:
         preload_default_model(context)
-    SdqWorker(context, default_result_ttl=settings.result_ttl).work(
+    started = time.monotonic()
+    SdqWorker(context, default_result_ttl=settings.retention_seconds).work(
         burst=burst, logging_level=settings.log_level.upper()
     )
+    log.info("worker stopped after %.0f s", time.monotonic() - started)

@@ -72,9 +72,7 @@ def write_images(
         webp = f"{THUMBNAIL_DIR}/{index}.webp"
         write_atomically(folder / webp, partial(thumb.save, format="WEBP", quality=85))
         records.append(
-            ImageRecord(
-                index=index, seed=seed, width=image.width, height=image.height, file=png, thumbnail=webp
-            )
+            ImageRecord(index=index, seed=seed, width=image.width, height=image.height, file=png, thumbnail=webp)
         )
     return records
 

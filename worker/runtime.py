@@ -19,7 +19,15 @@ class WorkerContext:
     settings: Settings
     redis: Redis
     manager: ModelManager
+    worker_name: str = ""
     current_job: str | None = None
+    abort_requested: bool = False  # a second stop signal: stop at the next step, re-queue the job
+
+    @property
+    def preview_every(self) -> int:
+        if self.settings.preview_every is not None:
+            return self.settings.preview_every
+        return 5 if self.manager.policy.device == "cuda" else 0
 
 
 _context: WorkerContext | None = None
@@ -32,7 +40,5 @@ def install(context: WorkerContext) -> None:
 
 def current() -> WorkerContext:
     if _context is None:
-        raise RuntimeError(
-            "worker.tasks.run_job runs only inside `sdqueue worker` (no worker context installed)"
-        )
+        raise RuntimeError("worker.tasks.run_job runs only inside `sdqueue worker` (no worker context installed)")
     return _context

@@ -1,11 +1,14 @@
 """``run_job``: the function the API enqueues (by dotted path) and the worker runs in-process.
 
-It is the worker's one catch-all boundary: any exception becomes a problem-details body stored on the
-job (``meta['error']``) and is re-raised, so RQ marks the job ``failed`` and the worker takes the next.
+It is the worker's one catch-all boundary. A failure becomes problem details on the job
+(``meta['error']``) and is re-raised, so RQ marks the job ``failed`` and the worker takes the next one.
+A cancel or an abort is re-raised too, with ``meta['outcome']`` telling :class:`worker.main.SdqWorker`
+to end the job ``canceled`` or to put it back in its queue instead. No partial output is ever left.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import shutil
@@ -14,60 +17,91 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rq import get_current_job
+from rq.timeouts import JobTimeoutException
 
 from models.txt2img import run_txt2img
-from schemas.errors import AppError, GenerationFailed
+from schemas.errors import AppError, GenerationFailed, JobTimedOut
 from schemas.generation import SEED_MAX, batch_seeds
 from schemas.jobs import JobPayload, JobResult, WorkerTimings
+from schemas.keys import Event, step_stats_key
 from schemas.version import VERSION
 from worker import runtime
 from worker.outputs import infotext, write_images, write_job_json
-from worker.progress import ProgressReporter
+from worker.reporter import JobCanceled, JobReporter, WorkerAborting
+from worker.transitions import record_error
 
 log = logging.getLogger(__name__)
+
+STATS_SMOOTHING = 0.3  # weight of the newest measurement in the step-time average
 
 
 def run_job(payload_data: dict[str, Any]) -> dict[str, Any]:
     """Generate the images of one job and return its :class:`JobResult` as a JSON-able dict."""
     context = runtime.current()
     payload = JobPayload.model_validate(payload_data)
+    job = get_current_job()
     folder = context.settings.outputs_dir / payload.job_id
-    progress = ProgressReporter(context.redis, payload.job_id, context.settings.result_ttl)
+    reporter = JobReporter(
+        context.redis, payload.job_id, context.settings.retention_seconds, lambda: context.abort_requested
+    )
     context.current_job = payload.job_id
     try:
-        return _generate(context, payload, progress).model_dump(mode="json")
+        retries = job.meta.get("retries", 0) if job is not None else 0
+        reporter.publish(Event.STARTED, {"worker": context.worker_name, "retries": retries})
+        reporter.check_stop()
+        result = _generate(context, payload, reporter)
+    except (JobCanceled, WorkerAborting) as stop:
+        log.info("job %s stopped: %s", payload.job_id, stop)
+        if job is not None:
+            job.meta["outcome"] = "canceled" if isinstance(stop, JobCanceled) else "requeue"
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     except Exception as exc:
-        error = exc if isinstance(exc, AppError) else GenerationFailed(f"{type(exc).__name__}: {exc}")
+        error = _as_app_error(exc, job)
         log.warning("job %s failed: %s", payload.job_id, error.detail)
-        _record_error(error)
+        if job is not None:
+            record_error(job, error)
         shutil.rmtree(folder, ignore_errors=True)  # publish no partial output
         raise
     finally:
         context.current_job = None
+    _record_step_time(context, payload, result)
+    return result.model_dump(mode="json")
 
 
-def _record_error(error: AppError) -> None:
-    job = get_current_job()
-    if job is not None:
-        job.meta["error"] = error.to_problem().model_dump(mode="json")
-        job.save_meta()
+def _as_app_error(exc: Exception, job: Any) -> AppError:
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(exc, JobTimeoutException):
+        limit = getattr(job, "timeout", None)
+        return JobTimedOut(f"the job ran longer than its time limit ({limit} s) and was stopped")
+    return GenerationFailed(f"{type(exc).__name__}: {exc}")
 
 
-def _generate(context: runtime.WorkerContext, payload: JobPayload, progress: ProgressReporter) -> JobResult:
+def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: JobReporter) -> JobResult:
     request = payload.request
     seed = secrets.randbelow(SEED_MAX + 1) if request.seed == -1 else request.seed
     seeds = batch_seeds(seed, request.batch_size)
 
     started = time.perf_counter()
-    progress.stage("loading", 0, request.steps)
+    reporter.stage("loading", 0, request.steps)
     pipeline = context.manager.get(payload.model)
     loaded = time.perf_counter()
+    reporter.check_stop()
 
-    progress.stage("denoising", 0, request.steps)
-    images = run_txt2img(pipeline, request, seeds, progress.step)
+    reporter.stage("denoising", 0, request.steps)
+    images = run_txt2img(
+        pipeline,
+        request,
+        seeds,
+        reporter.step,
+        on_preview=reporter.preview,
+        preview_every=context.preview_every,
+    )
     generated = time.perf_counter()
+    reporter.check_stop()
 
-    progress.stage("saving", request.steps, request.steps)
+    reporter.stage("saving", request.steps, request.steps)
     folder = context.settings.outputs_dir / payload.job_id
     texts = [infotext(request, s, payload.model, VERSION) for s in seeds]
     records = write_images(folder, images, seeds, texts, context.settings.thumbnail_size)
@@ -97,3 +131,22 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, progress: Pro
         },
     )
     return result
+
+
+def _record_step_time(context: runtime.WorkerContext, payload: JobPayload, result: JobResult) -> None:
+    """Keep a smoothed seconds-per-step-per-image for this model and size (used by /api/v1/estimate)."""
+    request = payload.request
+    units = request.steps * request.batch_size
+    measured = {
+        "s_per_step": result.timings.generate_seconds / units,
+        "overhead_s": (result.timings.save_seconds / request.batch_size) + result.timings.load_seconds,
+    }
+    key, field = step_stats_key(payload.model), f"{request.width}x{request.height}"
+    try:
+        previous = json.loads(context.redis.hget(key, field) or "null")  # type: ignore[arg-type]
+        if previous:
+            for name in measured:
+                measured[name] = STATS_SMOOTHING * measured[name] + (1 - STATS_SMOOTHING) * previous[name]
+        context.redis.hset(key, field, json.dumps({**measured, "n": (previous or {}).get("n", 0) + 1}))
+    except Exception:  # statistics are best effort; never fail a finished job over them
+        log.warning("could not record step time for job %s", payload.job_id, exc_info=True)

@@ -1,29 +1,96 @@
-"""Read jobs and download their images."""
+"""Read, list, stream and cancel jobs; download their images."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import FileResponse
+from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from schemas.jobs import JobView
-from server.deps import JobsDep, problem_responses
+from schemas.jobs import CancelResult, JobPage, JobStatus, JobView
+from server.deps import AsyncRedisDep, JobsDep, problem_responses
+from server.events import job_events
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
 ImageIndex = Annotated[int, Path(ge=0, le=1023, description="Image index within the job (0-based).")]
 
 
+@router.get("", response_model=JobPage, responses=problem_responses(422, 503), summary="List jobs, newest first")
+async def list_jobs(
+    jobs: JobsDep,
+    status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
+    mode: Annotated[str | None, Query(description="Only jobs of this mode, e.g. txt2img.")] = None,
+    since: Annotated[datetime | None, Query(description="Only jobs submitted at or after (ISO 8601).")] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> JobPage:
+    return await run_in_threadpool(jobs.list_jobs, status, mode, since, page, limit)
+
+
 @router.get(
     "/{job_id}",
     response_model=JobView,
     responses=problem_responses(404, 503),
-    summary="Status, progress, timings, error or images of a job",
+    summary="Status, progress (with eta), timings, error or images of a job",
 )
 async def get_job(job_id: str, jobs: JobsDep) -> JobView:
     return await run_in_threadpool(jobs.view, job_id)
+
+
+@router.get(
+    "/{job_id}/events",
+    responses={200: {"content": {"text/event-stream": {}}}, **problem_responses(404, 503)},
+    summary="Server-Sent Events: queued, started, progress, preview, then finished | failed | canceled",
+    description=(
+        "Event ids are resumable: reconnect with `Last-Event-ID` to get only later events. `queued` carries "
+        "`position` (sent again when it changes), `progress` carries `step, total, stage, its, eta_seconds`, "
+        "`preview` a small data-URL image every N steps (setting `SDQ_PREVIEW_EVERY`), `requeued` tells that the "
+        "job went back to its queue. The terminal event's data is the same body as `GET /api/v1/jobs/{id}`; a "
+        "client connecting after the end gets it at once."
+    ),
+)
+async def stream_events(
+    job_id: str,
+    jobs: JobsDep,
+    aredis: AsyncRedisDep,
+    last_event_id: Annotated[str | None, Header(pattern=r"^\d+-\d+$")] = None,
+) -> EventSourceResponse:
+    await run_in_threadpool(jobs.fetch, job_id)  # 404 before the stream starts
+    return EventSourceResponse(job_events(jobs, aredis, job_id, last_event_id), ping=15)
+
+
+async def _cancel(job_id: str, jobs: JobsDep, response: Response) -> CancelResult:
+    result = await run_in_threadpool(jobs.cancel, job_id)
+    if result.status is JobStatus.STARTED:
+        response.status_code = 202
+    return result
+
+
+_CANCEL_DOC = dict(
+    response_model=CancelResult,
+    responses={
+        202: {"model": CancelResult, "description": "Running: stops at its next step"},
+        **problem_responses(404, 503),
+    },
+    description=(
+        "A queued job leaves the queue at once (200, `canceled`). A running job stops at its next denoising step "
+        "and ends `canceled` without images (202; watch the job). An ended job is left as it is (200, its status)."
+    ),
+)
+
+
+@router.post("/{job_id}/cancel", summary="Cancel a job", **_CANCEL_DOC)  # type: ignore[arg-type]
+async def cancel_job(job_id: str, jobs: JobsDep, response: Response) -> CancelResult:
+    return await _cancel(job_id, jobs, response)
+
+
+@router.delete("/{job_id}", summary="Cancel a job (same as POST .../cancel)", **_CANCEL_DOC)  # type: ignore[arg-type]
+async def delete_job(job_id: str, jobs: JobsDep, response: Response) -> CancelResult:
+    return await _cancel(job_id, jobs, response)
 
 
 @router.get(

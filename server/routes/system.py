@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from schemas.errors import PROBLEM_TYPE_BASE, Problem
-from schemas.jobs import QueueView
 from schemas.version import VERSION
 from server.deps import JobsDep, problem_responses
 from server.problems import problem_response
@@ -45,13 +44,3 @@ async def ready(jobs: JobsDep) -> Any:
 @router.get("/api/version", summary="Service and API version")
 async def version() -> dict[str, str]:
     return {"name": "sdqueue", "version": VERSION, "api": "v1"}
-
-
-@router.get(
-    "/api/v1/queue",
-    response_model=QueueView,
-    responses=problem_responses(503),
-    summary="Job counts per status and live workers",
-)
-async def queue(jobs: JobsDep) -> QueueView:
-    return await run_in_threadpool(jobs.queue_view)

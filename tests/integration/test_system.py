@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.conftest import Stack, free_port, service_env, start_process, stop_process, wait_until
+from tests.conftest import Stack, service_env
 
 pytestmark = pytest.mark.integration
 
@@ -38,27 +38,14 @@ def test_openapi_docs_are_served(stack: Stack) -> None:
     assert "/api/v1/jobs/{job_id}/images/{index}/thumbnail" in spec["paths"]
 
 
-def test_ready_is_503_without_a_worker(redis_server, models_dir, tmp_path) -> None:
+def test_ready_is_503_without_a_worker(make_stack) -> None:
     """An API whose queue has no live worker (another queue's worker does not count) is not ready: 503."""
-    port = free_port()
-    env = service_env(redis_server.url, tmp_path, models_dir, SDQ_PORT=str(port), SDQ_QUEUE_NAME="lonely")
-    api = start_process("api", env)
-    try:
-        base = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            try:
-                return requests.get(base + "/api/health", timeout=2).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        wait_until(up, 30, "API up")
-        ready = requests.get(base + "/api/ready", timeout=10)
-        assert ready.status_code == 503
-        assert ready.json()["code"] == "not_ready"
-        assert "no worker" in ready.json()["detail"]
-    finally:
-        stop_process(api)
+    lonely = make_stack(worker=False)
+    ready = requests.get(lonely.url("/api/ready"), timeout=10)
+    assert ready.status_code == 503
+    assert ready.json()["code"] == "not_ready"
+    assert "no worker" in ready.json()["detail"]
+    assert requests.get(lonely.url("/api/health"), timeout=10).status_code == 200
 
 
 def test_api_refuses_public_bind_without_auth(redis_server, models_dir, tmp_path) -> None:
@@ -67,8 +54,6 @@ def test_api_refuses_public_bind_without_auth(redis_server, models_dir, tmp_path
     import sys
 
     env = service_env(redis_server.url, tmp_path, models_dir, SDQ_HOST="0.0.0.0")
-    result = subprocess.run(
-        [sys.executable, "-m", "cli", "api"], env=env, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-m", "cli", "api"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "refusing to bind 0.0.0.0" in result.stderr

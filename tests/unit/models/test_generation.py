@@ -28,9 +28,7 @@ def test_model_is_loaded_once_and_kept_resident(manager: ModelManager) -> None:
     assert manager.loaded == ["tiny"]
 
 
-def test_corrupt_model_raises_model_load_failed_without_absolute_paths(
-    manager: ModelManager, models_dir: Path
-) -> None:
+def test_corrupt_model_raises_model_load_failed_without_absolute_paths(manager: ModelManager, models_dir: Path) -> None:
     with pytest.raises(ModelLoadFailed) as info:
         manager.get("broken")
     assert "broken" in info.value.detail
@@ -41,9 +39,7 @@ def test_corrupt_model_raises_model_load_failed_without_absolute_paths(
 def test_every_sampler_generates_and_reports_each_step(manager: ModelManager, sampler: Sampler) -> None:
     request = Txt2ImgRequest(prompt="a boat", width=64, height=64, steps=3, sampler=sampler)
     steps: list[tuple[int, int]] = []
-    images = run_txt2img(
-        manager.get("tiny"), request, [5, 6], lambda done, total: steps.append((done, total))
-    )
+    images = run_txt2img(manager.get("tiny"), request, [5, 6], lambda done, total: steps.append((done, total)))
     assert [im.size for im in images] == [(64, 64), (64, 64)]
     assert steps[-1][0] == steps[-1][1] >= 3
     assert [done for done, _ in steps] == list(range(1, len(steps) + 1))

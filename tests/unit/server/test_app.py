@@ -68,8 +68,6 @@ def test_importing_and_building_the_app_does_not_import_torch() -> None:
         "print(heavy)\n"
         "sys.exit(1 if heavy else 0)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "[]"

@@ -12,9 +12,7 @@ from worker.outputs import infotext, write_atomically, write_images
 
 
 def test_infotext_matches_a1111_layout() -> None:
-    request = Txt2ImgRequest(
-        prompt="a cat", negative_prompt="dog", steps=4, cfg_scale=7.5, width=64, height=128
-    )
+    request = Txt2ImgRequest(prompt="a cat", negative_prompt="dog", steps=4, cfg_scale=7.5, width=64, height=128)
     text = infotext(request, 99, "tiny", "0.1.0")
     assert text == (
         "a cat\nNegative prompt: dog\n"

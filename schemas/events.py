@@ -1,0 +1,21 @@
+"""Writing a job's event stream, shared by the API (queued, canceled) and the worker (everything else).
+
+An event is one Redis stream entry ``{event, data}`` with ``data`` a JSON object; the stream id is the SSE id,
+so a client resuming with ``Last-Event-ID`` continues after the last event it saw. The stream expires with
+the job's records. The client is passed in (any redis-py client), so this module imports no Redis code.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from schemas.keys import EVENTS_MAXLEN, Event, events_key
+
+
+def publish_event(redis: Any, job_id: str, event: Event, data: dict[str, Any], ttl_seconds: int) -> None:
+    key = events_key(job_id)
+    pipe = redis.pipeline(transaction=False)
+    pipe.xadd(key, {"event": event.value, "data": json.dumps(data)}, maxlen=EVENTS_MAXLEN, approximate=True)
+    pipe.expire(key, ttl_seconds)
+    pipe.execute()

@@ -1,0 +1,53 @@
+"""``POST /api/v1/estimate`` from the worker's measured step times; ``GET /api/v1/parameters`` from the schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis import Redis
+
+from models.registry import list_checkpoints
+from schemas.generation import Sampler, Txt2ImgRequest
+from schemas.jobs import Estimate
+from schemas.keys import Priority, step_stats_key
+from schemas.settings import Settings
+
+
+def estimate(redis: Redis, request: Txt2ImgRequest, model: str) -> Estimate:
+    """Seconds = steps x images x seconds-per-step (+ per-image overhead), from this model's measurements.
+
+    The exact size when measured; else the measured size nearest in pixels, scaled by the pixel ratio.
+    """
+    raw: dict[bytes, bytes] = redis.hgetall(step_stats_key(model))  # type: ignore[assignment]
+    measured = {k.decode(): json.loads(v) for k, v in raw.items()}
+    if not measured:
+        return Estimate(seconds=None, basis="none", detail=f"no finished jobs of model {model!r} measured yet")
+    pixels = request.width * request.height
+    size = f"{request.width}x{request.height}"
+    if size in measured:
+        stats, scale, basis = measured[size], 1.0, "measured"
+        detail = f"from {stats['n']} job(s) of {model} at {size}"
+    else:
+
+        def area(key: str) -> int:
+            width, height = key.split("x")
+            return int(width) * int(height)
+
+        nearest = min(measured, key=lambda key: abs(area(key) - pixels))
+        stats, scale, basis = measured[nearest], pixels / area(nearest), "scaled"
+        detail = f"scaled from {stats['n']} job(s) of {model} at {nearest}"
+    images = request.batch_size
+    seconds = request.steps * images * stats["s_per_step"] * scale + images * stats["overhead_s"]
+    return Estimate(seconds=round(seconds, 3), basis=basis, detail=detail)
+
+
+def parameters(settings: Settings) -> dict[str, Any]:
+    """Every request field with type, limits, default and description (JSON Schema), plus the choices."""
+    return {
+        "modes": {"txt2img": Txt2ImgRequest.model_json_schema()},
+        "samplers": [{"name": s.value, "label": s.label} for s in Sampler],
+        "priorities": [p.value for p in Priority],
+        "models": [c.name for c in list_checkpoints(settings.models_dir)],
+        "default_model": settings.default_model,
+    }

@@ -1,0 +1,147 @@
+"""The queue as the API sees it: one RQ queue per priority, positions across them, counts, live workers,
+clearing, and the last retention sweep's disk usage. Synchronous (redis-py and RQ are)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+from rq.registry import CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
+
+from schemas.events import publish_event
+from schemas.jobs import JobPayload, JobStatus, QueuedJob, StorageView, WorkerView
+from schemas.keys import (
+    PRIORITY_ORDER,
+    RQ_SERIALIZER,
+    WORKER_HEARTBEAT_PATTERN,
+    Event,
+    Priority,
+    cancel_key,
+    queue_name,
+    storage_key,
+)
+from schemas.settings import Settings
+
+
+class QueueState:
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.queues = {
+            p: Queue(queue_name(settings.queue_name, p), connection=redis, serializer=RQ_SERIALIZER)
+            for p in PRIORITY_ORDER
+        }
+
+    def queue_for(self, priority: Priority) -> Queue:
+        return self.queues[priority]
+
+    def priority_of(self, origin: str) -> Priority:
+        for priority, queue in self.queues.items():
+            if queue.name == origin:
+                return priority
+        return Priority.NORMAL
+
+    def position(self, job_id: str, origin: str) -> int | None:
+        """1-based place across all priority queues (1 = next to run); None when not queued."""
+        ahead = 0
+        for queue in self.queues.values():
+            if queue.name == origin:
+                index = queue.get_job_position(job_id)
+                return None if index is None else ahead + index + 1
+            ahead += queue.count
+        return None
+
+    def queued_jobs(self, limit: int = 200) -> list[QueuedJob]:
+        listed: list[QueuedJob] = []
+        for priority, queue in self.queues.items():
+            ids = queue.get_job_ids(0, limit - len(listed) - 1) if len(listed) < limit else []
+            for job in Job.fetch_many(ids, connection=self.redis, serializer=RQ_SERIALIZER):
+                if job is None:
+                    continue
+                payload = JobPayload.model_validate(job.args[0])
+                listed.append(
+                    QueuedJob(
+                        id=job.id,
+                        position=len(listed) + 1,
+                        priority=priority,
+                        mode=payload.request.mode,
+                        model=payload.model,
+                        submitted_at=payload.submitted_at,
+                    )
+                )
+        return listed
+
+    def counts(self) -> dict[JobStatus, int]:
+        totals = dict.fromkeys(JobStatus, 0)
+        for queue in self.queues.values():
+            totals[JobStatus.QUEUED] += queue.count
+            totals[JobStatus.STARTED] += StartedJobRegistry(queue=queue).count
+            totals[JobStatus.FINISHED] += FinishedJobRegistry(queue=queue).count
+            totals[JobStatus.FAILED] += FailedJobRegistry(queue=queue).count
+            totals[JobStatus.CANCELED] += CanceledJobRegistry(queue=queue).count
+        return totals
+
+    def cancel_queued(self, job: Job) -> bool:
+        """Take a queued job out of its queue now; False if a worker got it first (it then sees the flag)."""
+        self.redis.set(cancel_key(job.id), 1, ex=self.settings.retention_seconds)
+        try:
+            job.cancel()
+        except (InvalidJobOperation, NoSuchJobError):
+            return False
+        if job.get_status(refresh=True) != "canceled":
+            return False
+        publish_event(self.redis, job.id, Event.CANCELED, {}, self.settings.retention_seconds)
+        return True
+
+    def clear(self) -> int:
+        canceled = 0
+        for queue in self.queues.values():
+            for job in Job.fetch_many(queue.get_job_ids(), connection=self.redis, serializer=RQ_SERIALIZER):
+                if job is not None and self.cancel_queued(job):
+                    canceled += 1
+        return canceled
+
+    def workers(self) -> list[WorkerView]:
+        """Workers of this queue with a live heartbeat (keys expire ``worker_heartbeat_ttl`` after it)."""
+        views = []
+        for key in self.redis.scan_iter(match=WORKER_HEARTBEAT_PATTERN, count=100):
+            raw: dict[bytes, bytes] = self.redis.hgetall(key)  # type: ignore[assignment]
+            data: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
+            if data.get("queue") != self.settings.queue_name:
+                continue  # a worker of another queue (or a key that expired meanwhile)
+            views.append(
+                WorkerView(
+                    name=data.get("name", ""),
+                    device=data.get("device") or None,
+                    pid=int(data["pid"]) if data.get("pid") else None,
+                    current_job=data.get("current_job") or None,
+                    models_loaded=[m for m in data.get("models_loaded", "").split(",") if m],
+                )
+            )
+        return sorted(views, key=lambda w: w.name)
+
+    def storage(self) -> StorageView:
+        raw: dict[bytes, bytes] = self.redis.hgetall(storage_key(self.settings.queue_name))  # type: ignore[assignment]
+        if not raw:
+            return StorageView()
+        data = {k.decode(): v.decode() for k, v in raw.items()}
+        return StorageView(
+            bytes=int(data["bytes"]),
+            folders=int(data["folders"]),
+            swept_at=datetime.fromtimestamp(float(data["swept_at"]), UTC),
+        )
+
+    def readiness(self) -> tuple[bool, str]:
+        """(ready, reason): Redis answers and at least one worker heartbeat is live."""
+        started = time.perf_counter()
+        self.redis.ping()
+        latency_ms = (time.perf_counter() - started) * 1000
+        workers = self.workers()
+        if not workers:
+            return False, "no worker heartbeat"
+        return True, f"redis ok ({latency_ms:.1f} ms), {len(workers)} worker(s)"

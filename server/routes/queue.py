@@ -1,0 +1,61 @@
+"""The queue: overview, clearing, and the request helpers that do not enqueue (validate, estimate, parameters)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from schemas.generation import Txt2ImgRequest
+from schemas.jobs import ClearResult, Estimate, QueueView, Validation
+from server.deps import JobsDep, SettingsDep, problem_responses
+from server.estimates import estimate, parameters
+
+router = APIRouter(prefix="/api/v1", tags=["queue"])
+
+
+@router.get(
+    "/queue",
+    response_model=QueueView,
+    responses=problem_responses(503),
+    summary="Counts per status, live workers, queued jobs in order, disk usage",
+)
+async def queue(jobs: JobsDep) -> QueueView:
+    return await run_in_threadpool(jobs.queue_view)
+
+
+@router.post(
+    "/queue/clear",
+    response_model=ClearResult,
+    responses=problem_responses(503),
+    summary="Cancel every queued job",
+)
+async def clear_queue(jobs: JobsDep) -> ClearResult:
+    return ClearResult(canceled=await run_in_threadpool(jobs.clear_queue))
+
+
+@router.post(
+    "/validate",
+    response_model=Validation,
+    responses=problem_responses(422),
+    summary="Run every check a submit runs, without queueing",
+)
+async def validate(request: Txt2ImgRequest, jobs: JobsDep) -> Validation:
+    return await run_in_threadpool(jobs.validate, request)
+
+
+@router.post(
+    "/estimate",
+    response_model=Estimate,
+    responses=problem_responses(422, 503),
+    summary="Expected run time from measured step times of that model (null when there is no data)",
+)
+async def estimate_request(request: Txt2ImgRequest, jobs: JobsDep) -> Estimate:
+    model = (await run_in_threadpool(jobs.validate, request)).model
+    return await run_in_threadpool(estimate, jobs.redis, request, model)
+
+
+@router.get("/parameters", summary="Every request field with limits and defaults (JSON Schema), and the choices")
+async def get_parameters(settings: SettingsDep) -> dict[str, Any]:
+    return await run_in_threadpool(parameters, settings)

@@ -1,0 +1,86 @@
+"""Retention: delete jobs (output folder and Redis records) older than ``SDQ_RETENTION_SECONDS``.
+
+The worker sweeps every ``SDQ_SWEEP_INTERVAL`` seconds; ``sdqueue sweep`` does one sweep by hand. Only ended
+jobs are deleted. Output folders that no record knows (a crashed submit, a wiped Redis) go when their mtime is
+older than the retention. Each sweep stores the disk usage of the outputs folder for ``GET /api/v1/queue``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from redis import Redis
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from schemas.jobs import is_job_id
+from schemas.keys import RQ_SERIALIZER, cancel_key, events_key, jobs_index_key, progress_key, storage_key
+from schemas.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ENDED = {"finished", "failed", "canceled", "stopped"}
+
+
+@dataclass
+class SweepReport:
+    deleted: list[str]
+    bytes: int
+    folders: int
+
+
+def _delete_job(redis: Redis, settings: Settings, job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=redis, serializer=RQ_SERIALIZER)
+        if job.get_status(refresh=False) not in ENDED:
+            return False
+        job.delete(remove_from_queue=True)
+    except NoSuchJobError:
+        pass
+    shutil.rmtree(settings.outputs_dir / job_id, ignore_errors=True)
+    redis.delete(progress_key(job_id), events_key(job_id), cancel_key(job_id))
+    redis.zrem(jobs_index_key(settings.queue_name), job_id)
+    return True
+
+
+def _usage(outputs: Path) -> tuple[int, int]:
+    total, folders = 0, 0
+    if not outputs.is_dir():
+        return 0, 0
+    for folder in outputs.iterdir():
+        if folder.is_dir():
+            folders += 1
+            total += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    return total, folders
+
+
+def sweep(redis: Redis, settings: Settings, now: float | None = None) -> SweepReport:
+    now = time.time() if now is None else now
+    cutoff = now - settings.retention_seconds
+    index = jobs_index_key(settings.queue_name)
+    deleted = [
+        job_id
+        for job_id in (raw.decode() for raw in redis.zrangebyscore(index, "-inf", cutoff))  # type: ignore[union-attr]
+        if _delete_job(redis, settings, job_id)
+    ]
+    outputs = settings.outputs_dir
+    if outputs.is_dir():
+        for folder in outputs.iterdir():
+            known = redis.zscore(index, folder.name) is not None
+            if folder.is_dir() and is_job_id(folder.name) and not known and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                deleted.append(folder.name)
+    size, folders = _usage(outputs)
+    redis.hset(storage_key(settings.queue_name), mapping={"bytes": size, "folders": folders, "swept_at": now})
+    if deleted:
+        log.info(
+            "retention sweep deleted %d job(s); outputs use %d bytes in %d folders",
+            len(deleted),
+            size,
+            folders,
+        )
+    return SweepReport(deleted, size, folders)
