@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.add_argument("--no-preload", action="store_true", help="do not load the default model at start")
 
+    sweep = commands.add_parser("sweep", help="delete jobs older than the retention now; print disk usage")
+    _common(sweep)
+
     tiny = commands.add_parser("tiny-model", help="write a tiny random SD1.x diffusers folder (tests, demos)")
     tiny.add_argument("directory", type=Path)
     tiny.add_argument("--seed", type=int, default=0)
@@ -98,6 +101,16 @@ def run_api(settings: Settings) -> int:
     return 0
 
 
+def run_sweep(settings: Settings) -> int:
+    from redis import Redis
+
+    from worker.retention import sweep
+
+    report = sweep(Redis.from_url(settings.redis_url), settings)
+    print(f"deleted {len(report.deleted)} job(s); outputs: {report.bytes} bytes in {report.folders} folder(s)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "tiny-model":
@@ -116,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.command == "api":
         return run_api(settings)
+    if args.command == "sweep":
+        return run_sweep(settings)
     if args.command == "worker":
         from worker.main import run_worker
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from models.preview import latents_to_image, to_data_url
 from models.samplers import make_scheduler
 from schemas.generation import Txt2ImgRequest
 
 StepCallback = Callable[[int, int], None]
 """Called after each denoising step with (steps done, steps in all). An exception it raises aborts the run."""
-PreviewCallback = Callable[[int, str], None]
-"""Called every ``preview_every`` steps with (steps done, preview image as a data URL)."""
+PreviewCallback = Callable[[int, Any], None]
+"""Called every ``preview_every`` steps with (steps done, the current latents)."""
 
 
 def _text2image_pipeline(base: Any, request: Txt2ImgRequest) -> Any:
@@ -45,9 +44,7 @@ def run_txt2img(
     def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         done = step + 1
         if on_preview is not None and preview_every > 0 and done % preview_every == 0:
-            image = latents_to_image(tensors["latents"])
-            if image is not None:
-                on_preview(done, to_data_url(image))
+            on_preview(done, tensors["latents"])
         on_step(done, pipe.num_timesteps)
         return tensors
 

@@ -124,6 +124,7 @@ class JobAccepted(BaseModel):
 class WorkerView(BaseModel):
     name: str
     device: str | None = None
+    previews: str | None = Field(None, description="taesd, approximation or off.")
     pid: int | None = None
     current_job: str | None = None
     models_loaded: list[str] = Field(default_factory=list)

@@ -118,6 +118,7 @@ class QueueState:
                 WorkerView(
                     name=data.get("name", ""),
                     device=data.get("device") or None,
+                    previews=data.get("previews") or None,
                     pid=int(data["pid"]) if data.get("pid") else None,
                     current_job=data.get("current_job") or None,
                     models_loaded=[m for m in data.get("models_loaded", "").split(",") if m],

@@ -25,6 +25,7 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from models.manager import ModelManager, choose_device
+from models.preview import PreviewDecoder
 from models.registry import resolve_model_name
 from schemas.errors import AppError
 from schemas.events import publish_event
@@ -77,6 +78,7 @@ class SdqWorker(SimpleWorker):
             "queue": self.context.settings.queue_name,
             "pid": os.getpid(),
             "device": manager.policy.describe(),
+            "previews": self.context.previews.method if self.context.preview_every else "off",
             "models_loaded": ",".join(manager.loaded),
             "current_job": self.context.current_job or "",
         }
@@ -161,7 +163,8 @@ def preload_default_model(context: runtime.WorkerContext) -> None:
 def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True) -> None:
     redis = Redis.from_url(settings.redis_url)
     manager = ModelManager(settings.models_dir, choose_device(settings.device))
-    context = runtime.WorkerContext(settings=settings, redis=redis, manager=manager)
+    previews = PreviewDecoder(settings.models_dir, manager.policy.device)
+    context = runtime.WorkerContext(settings=settings, redis=redis, manager=manager, previews=previews)
     runtime.install(context)
     log.info(
         "worker on %s, queue %s, models in %s",

@@ -64,8 +64,9 @@ class JobReporter:
         self.publish(Event.PROGRESS, data)
         self.check_stop()
 
-    def preview(self, step: int, data_url: str) -> None:
-        self.publish(Event.PREVIEW, {"step": step, "image": data_url})
+    def preview(self, step: int, data_url: str | None) -> None:
+        if data_url is not None:
+            self.publish(Event.PREVIEW, {"step": step, "image": data_url})
 
     def _write(self, fields: dict[Any, Any]) -> None:
         fields = {k: v for k, v in fields.items() if k != "eta_seconds"}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from models.manager import ModelManager
+from models.preview import PreviewDecoder
 from schemas.settings import Settings
 
 
@@ -19,6 +20,7 @@ class WorkerContext:
     settings: Settings
     redis: Redis
     manager: ModelManager
+    previews: PreviewDecoder
     worker_name: str = ""
     current_job: str | None = None
     abort_requested: bool = False  # a second stop signal: stop at the next step, re-queue the job

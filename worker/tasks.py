@@ -95,7 +95,7 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
         request,
         seeds,
         reporter.step,
-        on_preview=reporter.preview,
+        on_preview=lambda step, latents: reporter.preview(step, context.previews.data_url(latents)),
         preview_every=context.preview_every,
     )
     generated = time.perf_counter()

@@ -132,3 +132,19 @@ def test_clear_cancels_every_queued_job(make_stack) -> None:
     assert response.json() == {"canceled": 3}
     assert [paused.get(f"/api/v1/jobs/{i}")["status"] for i in ids] == ["canceled"] * 3
     assert paused.get("/api/v1/queue")["counts"]["queued"] == 0
+
+
+def test_queued_event_follows_the_position_as_it_moves(make_stack) -> None:
+    """While a job waits, its stream sends a new `queued` event when the jobs ahead of it leave."""
+    paused = make_stack(worker=False)
+    ahead = paused.submit_id(seed=1)
+    mine = paused.submit_id(seed=2)
+    stream = open_stream(paused.url(f"/api/v1/jobs/{mine}/events"))
+    reader = events(stream)
+    first = next(reader)
+    assert (first["event"], first["data"]) == ("queued", {"position": 2})
+    requests.post(paused.url(f"/api/v1/jobs/{ahead}/cancel"), timeout=10)
+    moved = next(reader)
+    stream.close()
+    assert moved["event"] == "queued"
+    assert moved["data"] == {"position": 1}

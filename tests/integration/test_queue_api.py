@@ -94,6 +94,7 @@ def test_previews_every_n_steps_when_enabled(make_stack) -> None:
     job_id = stack.submit_id(width=256, height=192, steps=4, seed=1)
     stream = open_stream(stack.url(f"/api/v1/jobs/{job_id}/events"))
     stack.start_worker()
+    assert stack.get("/api/v1/queue")["workers"][0]["previews"] == "approximation"
     events = read_until_terminal(stream)
     assert events[-1]["event"] == "finished"
     previews = [e["data"] for e in events if e["event"] == "preview"]

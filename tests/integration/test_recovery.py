@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import Stack, free_port, launch_stack, stop_process, wait_until
+from tests.conftest import ROOT, Stack, free_port, launch_stack, stop_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -198,3 +199,17 @@ def test_retention_sweep_deletes_expired_jobs_and_reports_usage(stack: Stack) ->
     assert not folder.exists()
     assert requests.get(stack.url(f"/api/v1/jobs/{view['id']}"), timeout=10).status_code == 404
     assert os.path.isdir(stack.data_dir / "outputs")
+
+
+def test_sweep_command_deletes_with_a_short_retention(stack: Stack) -> None:
+    """`sdqueue sweep` with SDQ_RETENTION_SECONDS=1 removes a job that ended more than a second ago."""
+    view = stack.run(seed=12)
+    time.sleep(1.5)
+    env = dict(stack.env, SDQ_RETENTION_SECONDS="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "sweep"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("deleted ")
+    assert not (stack.data_dir / "outputs" / view["id"]).exists()
+    assert requests.get(stack.url(f"/api/v1/jobs/{view['id']}"), timeout=10).status_code == 404
