@@ -1,4 +1,6 @@
-"""Authentication and authorisation (principals, JWT, API keys, PAM). Not built yet: see issue #5.
+"""Authentication and authorisation: principals and scopes, JWT, API keys, local and PAM accounts, limits,
+signed image URLs, and the FastAPI dependencies that apply them (``auth.deps``).
 
-Until then the API has no authentication and therefore binds to 127.0.0.1 unless ``--insecure`` is given.
+Modes (``SDQ_AUTH``, comma-separated): ``none`` (default; the API then binds to loopback only), ``optional``
+(anonymous requests act as ``guest``), ``jwt``, ``api-key``, ``pam``, ``unix``.
 """

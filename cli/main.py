@@ -27,7 +27,7 @@ def _api_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--insecure",
         action="store_true",
-        help="allow binding a non-loopback address although the API has no authentication yet",
+        help="allow binding a non-loopback address with authentication off (SDQ_AUTH=none)",
     )
 
 
@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = commands.add_parser("sweep", help="delete jobs older than the retention now; print disk usage")
     _common(sweep)
+
+    from cli.accounts import add_parsers
+
+    add_parsers(commands, _common)
 
     tiny = commands.add_parser("tiny-model", help="write a tiny random SD1.x diffusers folder (tests, demos)")
     tiny.add_argument("directory", type=Path)
@@ -80,24 +84,30 @@ def is_loopback(host: str) -> bool:
 
 
 def check_bind(settings: Settings, insecure: bool) -> str | None:
-    """Refuse a non-loopback bind while the API has no authentication, unless told it is on purpose."""
-    if is_loopback(settings.host):
+    """Refuse a non-loopback bind with authentication off (SDQ_AUTH=none), unless told it is on purpose."""
+    if is_loopback(settings.host) or settings.auth_enabled:
         return None
     if insecure or os.environ.get("SDQ_INSECURE", "").lower() in ("1", "true", "yes"):
         log.warning("!!! API bound to %s WITHOUT AUTHENTICATION: anyone who can reach it can use it", settings.host)
         return None
     return (
-        f"refusing to bind {settings.host}: the API has no authentication; bind 127.0.0.1, "
-        "or pass --insecure (SDQ_INSECURE=1) if something in front of it controls access"
+        f"refusing to bind {settings.host} with authentication off (SDQ_AUTH=none): set SDQ_AUTH (e.g. jwt,api-key), "
+        "bind 127.0.0.1, or pass --insecure (SDQ_INSECURE=1) if something in front of it controls access"
     )
 
 
 def run_api(settings: Settings) -> int:
     import uvicorn
 
+    from auth.keys import InsecureConfiguration
     from server.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    try:
+        app = create_app(settings)
+    except InsecureConfiguration as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
     return 0
 
 
@@ -131,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_api(settings)
     if args.command == "sweep":
         return run_sweep(settings)
+    if args.command in ("users", "keys"):
+        from cli.accounts import run_keys, run_users
+
+        return run_users(settings, args) if args.command == "users" else run_keys(settings, args)
     if args.command == "worker":
         from worker.main import run_worker
 

@@ -3,7 +3,11 @@
     AppError (status 500, code internal_error)
     ├── RequestInvalid (422, invalid_request)   a field's value is refused; names the field
     │   └── ModelNotFound (422, unknown_model)  the request names a model that is not installed
+    ├── Unauthorized (401, unauthorized)        no credentials, or bad/expired/revoked ones
+    ├── Forbidden (403, insufficient_scope)     authenticated, but not allowed to do this
     ├── NotFound (404, not_found)               a job or image that does not exist (or is not yours)
+    ├── PayloadTooLarge (413, payload_too_large)
+    ├── TooManyRequests (429, rate_limited)     with Retry-After
     ├── Unavailable (503, unavailable)          Redis or the worker cannot be reached
     └── GenerationFailed (500, generation_failed)  the worker could not produce the images
         ├── ModelLoadFailed (500, model_load_failed)  the model folder exists but does not load
@@ -53,6 +57,7 @@ class AppError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        self.headers: dict[str, str] = {}
 
     def to_problem(self) -> Problem:
         return Problem(
@@ -78,6 +83,39 @@ class RequestInvalid(AppError):
 class ModelNotFound(RequestInvalid):
     code = "unknown_model"
     title = "Unknown model"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "insufficient_scope"
+    title = "Forbidden"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+        self.headers = {"Retry-After": str(self.retry_after)}
 
 
 class NotFound(AppError):

@@ -101,6 +101,7 @@ class JobView(BaseModel):
     status: JobStatus
     mode: str
     model: str
+    owner: str
     priority: Priority
     position: int | None = Field(None, description="1 = next to run; null unless queued.")
     retries: int = Field(0, description="Times the job was re-queued because its worker died.")
@@ -136,6 +137,7 @@ class QueuedJob(BaseModel):
     priority: Priority
     mode: str
     model: str
+    owner: str
     submitted_at: datetime | None = None
 
 

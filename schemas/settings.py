@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 CONFIG_ENV = "SDQ_CONFIG"
+AUTH_MODES = ("none", "optional", "jwt", "api-key", "pam", "unix")
 DEFAULT_CONFIG_FILE = Path("sdqueue.toml")
 
 
@@ -57,6 +58,54 @@ class Settings(BaseSettings):
         15, ge=3, description="Seconds a worker counts as alive after its last heartbeat (sent every ttl/3)."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+
+    # -- authentication (see docs/auth.md) ---------------------------------------------------------------
+    auth: str = Field(
+        "none", description="Comma-separated modes: none | optional, jwt, api-key, pam, unix (e.g. 'jwt,api-key')."
+    )
+    environment: Literal["development", "production"] = Field(
+        "production", description="development allows weak JWT secrets; production refuses them."
+    )
+    jwt_secret: SecretStr | None = Field(
+        None, description="HS256 secret; unset: generated once and kept in <data_dir>/auth/secret.key (0600)."
+    )
+    jwt_algorithm: Literal["HS256", "RS256", "ES256"] = Field("HS256", description="JWT signing algorithm.")
+    jwt_private_key_file: Path | None = Field(None, description="PEM private key for RS256/ES256.")
+    jwt_public_key_file: Path | None = Field(None, description="PEM public key for RS256/ES256.")
+    access_token_ttl: int = Field(900, ge=30, description="Seconds an access token lives.")
+    refresh_token_ttl: int = Field(14 * 24 * 3600, ge=60, description="Seconds a refresh token lives.")
+    pam_service: str = Field("login", description="PAM service for the pam/unix modes.")
+    unix_group: str | None = Field(None, description="unix mode: only members of this group may log in.")
+    guest_scopes: list[str] = Field(
+        ["generate", "jobs:read", "models:read"], description="Scopes of anonymous callers in optional mode."
+    )
+    high_priority_roles: list[str] = Field(["admin"], description="Roles that may submit priority 'high'.")
+    login_max_failures: int = Field(5, ge=1, description="Failed logins per user name / per address per window.")
+    login_window_seconds: int = Field(900, ge=1, description="Window (and lockout) for failed logins.")
+    submit_per_minute: int = Field(60, ge=1, description="Submissions per principal per minute.")
+    max_queued_per_user: int = Field(50, ge=1, description="Queued jobs one principal may have at once.")
+    max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
+    cors_origins: list[str] = Field([], description="Origins allowed by CORS; none by default.")
+    signed_url_ttl: int = Field(3600, ge=10, description="Seconds a signed image URL stays valid.")
+
+    @field_validator("auth")
+    @classmethod
+    def _known_modes(cls, value: str) -> str:
+        modes = [m.strip() for m in value.split(",") if m.strip()]
+        unknown = set(modes) - set(AUTH_MODES)
+        if unknown or not modes:
+            raise ValueError(f"unknown auth mode(s) {sorted(unknown)}; choose from {', '.join(AUTH_MODES)}")
+        if "none" in modes and len(modes) > 1:
+            raise ValueError("'none' cannot be combined with other modes")
+        return ",".join(modes)
+
+    @property
+    def auth_modes(self) -> frozenset[str]:
+        return frozenset(self.auth.split(","))
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth_modes != {"none"}
 
     @classmethod
     def settings_customise_sources(

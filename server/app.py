@@ -1,4 +1,4 @@
-"""The app factory: ``create_app(settings)`` wires settings, Redis, the job service and the routers."""
+"""The app factory: ``create_app(settings)`` wires settings, Redis, auth, the job service and the routers."""
 
 from __future__ import annotations
 
@@ -6,25 +6,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
+from auth.service import AuthService
 from schemas.settings import Settings
 from schemas.version import VERSION
 from server.jobs import JobService
+from server.limits import BodySizeLimit
 from server.problems import install_problem_handlers
-from server.routes import generate, jobs, queue, system
+from server.routes import auth, generate, jobs, queue, system
 
 DESCRIPTION = """
-Self-hosted Stable Diffusion over HTTP. Submit a generation request, get a job id at once (202), poll the job,
-download PNGs and WebP thumbnails. Every 4xx/5xx answer is RFC 9457 problem details
-(`application/problem+json`) with `errors[{loc, msg}]` naming refused fields.
+Self-hosted Stable Diffusion over HTTP. Submit a generation request, get a job id at once (202), poll the job or
+follow its events, download PNGs and WebP thumbnails. Every 4xx/5xx answer is RFC 9457 problem details
+(`application/problem+json`) with `errors[{loc, msg}]` naming refused fields. Authentication follows `SDQ_AUTH`:
+`Authorization: Bearer <access token | sdq_ API key>` or `X-API-Key`.
 """
 
 
 def create_app(settings: Settings) -> FastAPI:
+    """Raises ``auth.keys.InsecureConfiguration`` for a weak JWT secret outside development."""
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=10)
     aredis = AsyncRedis.from_url(settings.redis_url, socket_connect_timeout=2)
+    auth_service = AuthService(settings, redis)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,11 +40,18 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="sdqueue", version=VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
-    app.state.jobs = JobService(settings, redis)
+    app.state.auth = auth_service
+    app.state.jobs = JobService(settings, redis, sign_url=auth_service.sign)
     app.state.aredis = aredis
     install_problem_handlers(app)
-    app.include_router(generate.router)
-    app.include_router(jobs.router)
-    app.include_router(queue.router)
-    app.include_router(system.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "Last-Event-ID"],
+        )
+    for module in (auth, generate, jobs, queue, system):
+        app.include_router(module.router)
     return app

@@ -1,13 +1,17 @@
-"""FastAPI dependencies: the settings and the job service built once by the app factory."""
+"""FastAPI dependencies: settings, the job service, Redis, and job ownership (``OwnedJob``, ``ViewableJob``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request, Security
 from redis.asyncio import Redis as AsyncRedis
+from rq.job import Job
+from starlette.concurrency import run_in_threadpool
 
-from schemas.errors import PROBLEM_MEDIA_TYPE, Problem
+from auth.deps import AuthDep, CanReadJobs, api_key_header, current_principal, oauth2_scheme
+from auth.principal import Principal, Scope
+from schemas.errors import PROBLEM_MEDIA_TYPE, Forbidden, NotFound, Problem
 from schemas.settings import Settings
 from server.jobs import JobService
 
@@ -30,6 +34,43 @@ def get_async_redis(request: Request) -> AsyncRedis:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 JobsDep = Annotated[JobService, Depends(get_jobs)]
 AsyncRedisDep = Annotated[AsyncRedis, Depends(get_async_redis)]
+
+
+def is_visible_to(job: Job, principal: Principal) -> bool:
+    return principal.is_admin or job.meta.get("owner") == principal.name
+
+
+async def owned_job(job_id: str, principal: CanReadJobs, jobs: JobsDep) -> Job:
+    """The job, if the caller owns it (or is an admin); another user's job is 404, as if it did not exist."""
+    job = await run_in_threadpool(jobs.fetch, job_id)
+    if not is_visible_to(job, principal):
+        raise NotFound(f"no job {job_id!r}")
+    return job
+
+
+OwnedJob = Annotated[Job, Depends(owned_job)]
+
+
+async def viewable_job(
+    job_id: str,
+    request: Request,
+    auth: AuthDep,
+    jobs: JobsDep,
+    bearer: Annotated[str | None, Security(oauth2_scheme)],
+    api_key: Annotated[str | None, Security(api_key_header)],
+    exp: Annotated[int | None, Query(description="Expiry of a signed URL (epoch seconds).")] = None,
+    sig: Annotated[str | None, Query(description="Signature of a signed URL.")] = None,
+) -> Job:
+    """For images: a valid signed URL (as given in the job's image URLs), or an owner's credentials."""
+    if auth.enabled and auth.is_signed(request.url.path, exp, sig):
+        return await run_in_threadpool(jobs.fetch, job_id)
+    principal = await current_principal(auth, bearer, api_key)
+    if not principal.has_scope(Scope.JOBS_READ):
+        raise Forbidden("this needs the scope 'jobs:read'")
+    return await owned_job(job_id, principal, jobs)
+
+
+ViewableJob = Annotated[Job, Depends(viewable_job)]
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -6,7 +6,7 @@ All methods are synchronous (redis-py and RQ are); the async routes call them in
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,11 +81,16 @@ def _float(value: str | None) -> float | None:
     return float(value) if value else None
 
 
+def _unsigned(path: str) -> str:
+    return path
+
+
 class JobService:
-    def __init__(self, settings: Settings, redis: Redis) -> None:
+    def __init__(self, settings: Settings, redis: Redis, sign_url: Callable[[str], str] = _unsigned) -> None:
         self.settings = settings
         self.redis = redis
         self.queue = QueueState(settings, redis)
+        self.sign_url = sign_url
 
     # -- submit -------------------------------------------------------------------------------------
     def validate(self, request: Txt2ImgRequest) -> Validation:
@@ -149,8 +154,8 @@ class JobService:
                 seed=rec.seed,
                 width=rec.width,
                 height=rec.height,
-                url=f"{_job_url(job.id)}/images/{rec.index}",
-                thumbnail_url=f"{_job_url(job.id)}/images/{rec.index}/thumbnail",
+                url=self.sign_url(f"{_job_url(job.id)}/images/{rec.index}"),
+                thumbnail_url=self.sign_url(f"{_job_url(job.id)}/images/{rec.index}/thumbnail"),
             )
             for rec in (result.images if result else [])
         ]
@@ -159,6 +164,7 @@ class JobService:
             status=status,
             mode=payload.request.mode,
             model=payload.model,
+            owner=payload.owner,
             priority=self.queue.priority_of(job.origin),
             position=self.queue.position(job.id, job.origin) if status is JobStatus.QUEUED else None,
             retries=int(job.meta.get("retries", 0)),
@@ -213,9 +219,9 @@ class JobService:
             code="generation_failed",
         )
 
-    def image_path(self, job_id: str, index: int, *, thumbnail: bool) -> Path:
+    def image_path(self, job: Job, index: int, *, thumbnail: bool) -> Path:
         """The file of image ``index`` of a finished job; NotFound for anything else."""
-        job = self.fetch(job_id)
+        job_id = job.id
         with redis_errors_as_unavailable():
             finished = job.get_status(refresh=False) == RQStatus.FINISHED
             result = self._result(job) if finished else None
@@ -230,9 +236,15 @@ class JobService:
         return path
 
     def list_jobs(
-        self, status: JobStatus | None, mode: str | None, since: datetime | None, page: int, limit: int
+        self,
+        owner: str | None,
+        status: JobStatus | None,
+        mode: str | None,
+        since: datetime | None,
+        page: int,
+        limit: int,
     ) -> JobPage:
-        """Newest first, filtered; pages of ``limit``."""
+        """Newest first, filtered (``owner`` None: everyone's); pages of ``limit``."""
         low = since.timestamp() if since else "-inf"
         skip, wanted, items = (page - 1) * limit, limit + 1, []
         with redis_errors_as_unavailable():
@@ -240,7 +252,7 @@ class JobService:
             ids = [raw.decode() for raw in members]
             for start in range(0, len(ids), 100):
                 for job in Job.fetch_many(ids[start : start + 100], connection=self.redis, serializer=RQ_SERIALIZER):
-                    if job is None:
+                    if job is None or (owner is not None and job.meta.get("owner") != owner):
                         continue
                     view = self.build_view(job)
                     if (status and view.status is not status) or (mode and view.mode != mode):
@@ -256,9 +268,9 @@ class JobService:
         return JobPage(items=items[:limit], page=page, limit=limit, has_more=len(items) > limit)
 
     # -- control ------------------------------------------------------------------------------------
-    def cancel(self, job_id: str) -> CancelResult:
+    def cancel(self, job: Job) -> CancelResult:
         """Queued: leaves the queue now. Started: the worker stops it at its next step. Ended: unchanged."""
-        job = self.fetch(job_id)
+        job_id = job.id
         with redis_errors_as_unavailable():
             status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
             if status.is_terminal:
@@ -268,18 +280,23 @@ class JobService:
             self.redis.set(cancel_key(job_id), 1, ex=self.settings.retention_seconds)
         return CancelResult(id=job_id, status=JobStatus.STARTED, detail="the worker stops the job at its next step")
 
+    def queued_count(self, owner: str) -> int:
+        with redis_errors_as_unavailable():
+            return sum(1 for job in self.queue.queued_jobs(limit=10_000) if job.owner == owner)
+
     def clear_queue(self) -> int:
         with redis_errors_as_unavailable():
             return self.queue.clear()
 
-    def queue_view(self) -> QueueView:
+    def queue_view(self, owner: str | None) -> QueueView:
+        """Counts and workers for everyone; the queued jobs of ``owner`` (None: all), with global positions."""
         with redis_errors_as_unavailable():
             workers = self.queue.workers()
             return QueueView(
                 counts=self.queue.counts(),
                 workers_alive=len(workers),
                 workers=workers,
-                jobs=self.queue.queued_jobs(),
+                jobs=[j for j in self.queue.queued_jobs() if owner is None or j.owner == owner],
                 storage=self.queue.storage(),
             )
 

@@ -42,7 +42,7 @@ def _generic(status: int, detail: str, code: str) -> Problem:
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return problem_response(exc.to_problem())
+    return problem_response(exc.to_problem(), headers=exc.headers or None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -71,6 +71,7 @@ class QueueState:
                         priority=priority,
                         mode=payload.request.mode,
                         model=payload.model,
+                        owner=payload.owner,
                         submitted_at=payload.submitted_at,
                     )
                 )

@@ -10,8 +10,9 @@ from fastapi.responses import FileResponse
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from auth.deps import CanGenerate, CanReadJobs
 from schemas.jobs import CancelResult, JobPage, JobStatus, JobView
-from server.deps import AsyncRedisDep, JobsDep, problem_responses
+from server.deps import AsyncRedisDep, JobsDep, OwnedJob, ViewableJob, problem_responses
 from server.events import job_events
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -22,13 +23,15 @@ ImageIndex = Annotated[int, Path(ge=0, le=1023, description="Image index within 
 @router.get("", response_model=JobPage, responses=problem_responses(422, 503), summary="List jobs, newest first")
 async def list_jobs(
     jobs: JobsDep,
+    principal: CanReadJobs,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
     mode: Annotated[str | None, Query(description="Only jobs of this mode, e.g. txt2img.")] = None,
     since: Annotated[datetime | None, Query(description="Only jobs submitted at or after (ISO 8601).")] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JobPage:
-    return await run_in_threadpool(jobs.list_jobs, status, mode, since, page, limit)
+    owner = None if principal.is_admin else principal.name
+    return await run_in_threadpool(jobs.list_jobs, owner, status, mode, since, page, limit)
 
 
 @router.get(
@@ -37,8 +40,8 @@ async def list_jobs(
     responses=problem_responses(404, 503),
     summary="Status, progress (with eta), timings, error or images of a job",
 )
-async def get_job(job_id: str, jobs: JobsDep) -> JobView:
-    return await run_in_threadpool(jobs.view, job_id)
+async def get_job(job: OwnedJob, jobs: JobsDep) -> JobView:
+    return await run_in_threadpool(jobs.build_view, job)
 
 
 @router.get(
@@ -54,17 +57,16 @@ async def get_job(job_id: str, jobs: JobsDep) -> JobView:
     ),
 )
 async def stream_events(
-    job_id: str,
+    job: OwnedJob,
     jobs: JobsDep,
     aredis: AsyncRedisDep,
     last_event_id: Annotated[str | None, Header(pattern=r"^\d+-\d+$")] = None,
 ) -> EventSourceResponse:
-    await run_in_threadpool(jobs.fetch, job_id)  # 404 before the stream starts
-    return EventSourceResponse(job_events(jobs, aredis, job_id, last_event_id), ping=15)
+    return EventSourceResponse(job_events(jobs, aredis, job.id, last_event_id), ping=15)
 
 
-async def _cancel(job_id: str, jobs: JobsDep, response: Response) -> CancelResult:
-    result = await run_in_threadpool(jobs.cancel, job_id)
+async def _cancel(job: OwnedJob, jobs: JobsDep, response: Response) -> CancelResult:
+    result = await run_in_threadpool(jobs.cancel, job)
     if result.status is JobStatus.STARTED:
         response.status_code = 202
     return result
@@ -84,13 +86,13 @@ _CANCEL_DOC = dict(
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a job", **_CANCEL_DOC)  # type: ignore[arg-type]
-async def cancel_job(job_id: str, jobs: JobsDep, response: Response) -> CancelResult:
-    return await _cancel(job_id, jobs, response)
+async def cancel_job(job: OwnedJob, principal: CanGenerate, jobs: JobsDep, response: Response) -> CancelResult:
+    return await _cancel(job, jobs, response)
 
 
 @router.delete("/{job_id}", summary="Cancel a job (same as POST .../cancel)", **_CANCEL_DOC)  # type: ignore[arg-type]
-async def delete_job(job_id: str, jobs: JobsDep, response: Response) -> CancelResult:
-    return await _cancel(job_id, jobs, response)
+async def delete_job(job: OwnedJob, principal: CanGenerate, jobs: JobsDep, response: Response) -> CancelResult:
+    return await _cancel(job, jobs, response)
 
 
 @router.get(
@@ -99,9 +101,9 @@ async def delete_job(job_id: str, jobs: JobsDep, response: Response) -> CancelRe
     responses={200: {"content": {"image/png": {}}}, **problem_responses(404, 422, 503)},
     summary="Full-size PNG (with the A1111 'parameters' text chunk)",
 )
-async def get_image(job_id: str, index: ImageIndex, jobs: JobsDep) -> FileResponse:
-    path = await run_in_threadpool(jobs.image_path, job_id, index, thumbnail=False)
-    return FileResponse(path, media_type="image/png", filename=f"{job_id}-{index}.png")
+async def get_image(job: ViewableJob, index: ImageIndex, jobs: JobsDep) -> FileResponse:
+    path = await run_in_threadpool(jobs.image_path, job, index, thumbnail=False)
+    return FileResponse(path, media_type="image/png", filename=f"{job.id}-{index}.png")
 
 
 @router.get(
@@ -110,6 +112,6 @@ async def get_image(job_id: str, index: ImageIndex, jobs: JobsDep) -> FileRespon
     responses={200: {"content": {"image/webp": {}}}, **problem_responses(404, 422, 503)},
     summary="WebP thumbnail (longest side = the thumbnail_size setting)",
 )
-async def get_thumbnail(job_id: str, index: ImageIndex, jobs: JobsDep) -> FileResponse:
-    path = await run_in_threadpool(jobs.image_path, job_id, index, thumbnail=True)
+async def get_thumbnail(job: ViewableJob, index: ImageIndex, jobs: JobsDep) -> FileResponse:
+    path = await run_in_threadpool(jobs.image_path, job, index, thumbnail=True)
     return FileResponse(path, media_type="image/webp")

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from auth.deps import CanGenerate, CanReadJobs, CanReadModels, QueueAdmin
 from schemas.generation import Txt2ImgRequest
 from schemas.jobs import ClearResult, Estimate, QueueView, Validation
 from server.deps import JobsDep, SettingsDep, problem_responses
@@ -21,8 +22,8 @@ router = APIRouter(prefix="/api/v1", tags=["queue"])
     responses=problem_responses(503),
     summary="Counts per status, live workers, queued jobs in order, disk usage",
 )
-async def queue(jobs: JobsDep) -> QueueView:
-    return await run_in_threadpool(jobs.queue_view)
+async def queue(jobs: JobsDep, principal: CanReadJobs) -> QueueView:
+    return await run_in_threadpool(jobs.queue_view, None if principal.is_admin else principal.name)
 
 
 @router.post(
@@ -31,7 +32,7 @@ async def queue(jobs: JobsDep) -> QueueView:
     responses=problem_responses(503),
     summary="Cancel every queued job",
 )
-async def clear_queue(jobs: JobsDep) -> ClearResult:
+async def clear_queue(jobs: JobsDep, principal: QueueAdmin) -> ClearResult:
     return ClearResult(canceled=await run_in_threadpool(jobs.clear_queue))
 
 
@@ -41,7 +42,7 @@ async def clear_queue(jobs: JobsDep) -> ClearResult:
     responses=problem_responses(422),
     summary="Run every check a submit runs, without queueing",
 )
-async def validate(request: Txt2ImgRequest, jobs: JobsDep) -> Validation:
+async def validate(request: Txt2ImgRequest, jobs: JobsDep, principal: CanGenerate) -> Validation:
     return await run_in_threadpool(jobs.validate, request)
 
 
@@ -51,11 +52,11 @@ async def validate(request: Txt2ImgRequest, jobs: JobsDep) -> Validation:
     responses=problem_responses(422, 503),
     summary="Expected run time from measured step times of that model (null when there is no data)",
 )
-async def estimate_request(request: Txt2ImgRequest, jobs: JobsDep) -> Estimate:
+async def estimate_request(request: Txt2ImgRequest, jobs: JobsDep, principal: CanGenerate) -> Estimate:
     model = (await run_in_threadpool(jobs.validate, request)).model
     return await run_in_threadpool(estimate, jobs.redis, request, model)
 
 
 @router.get("/parameters", summary="Every request field with limits and defaults (JSON Schema), and the choices")
-async def get_parameters(settings: SettingsDep) -> dict[str, Any]:
+async def get_parameters(settings: SettingsDep, principal: CanReadModels) -> dict[str, Any]:
     return await run_in_threadpool(parameters, settings)

@@ -1,0 +1,97 @@
+"""API keys ``sdq_<random>``: only their sha256 is stored; the key itself is shown once, at creation.
+
+``sdq:apikey:<sha256>`` holds the record; ``sdq:apikey-id:<id>`` maps the public id to the hash;
+``sdq:apikeys:<owner>`` lists an owner's ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, Field
+from redis import Redis
+
+from auth.principal import Scope
+
+PREFIX = "sdq_"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKeyRecord(BaseModel):
+    id: str
+    owner: str
+    name: str
+    scopes: list[Scope]
+    created_at: float
+    expires_at: float | None = Field(None, description="Epoch seconds; null = never.")
+
+    def is_expired(self, now: float | None = None) -> bool:
+        return self.expires_at is not None and (now or time.time()) >= self.expires_at
+
+
+class ApiKeyStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    def create(self, owner: str, name: str, scopes: list[Scope], expires_at: float | None) -> tuple[ApiKeyRecord, str]:
+        key = PREFIX + secrets.token_urlsafe(32)
+        record = ApiKeyRecord(
+            id=uuid.uuid4().hex[:16],
+            owner=owner,
+            name=name,
+            scopes=scopes,
+            created_at=time.time(),
+            expires_at=expires_at,
+        )
+        digest = _digest(key)
+        pipe = self.redis.pipeline()
+        pipe.set(f"sdq:apikey:{digest}", record.model_dump_json())
+        pipe.set(f"sdq:apikey-id:{record.id}", digest)
+        pipe.sadd(f"sdq:apikeys:{owner}", record.id)
+        pipe.execute()
+        return record, key
+
+    def lookup(self, key: str) -> ApiKeyRecord | None:
+        """The record of a presented key, if it exists and has not expired."""
+        if not key.startswith(PREFIX):
+            return None
+        raw: Any = self.redis.get(f"sdq:apikey:{_digest(key)}")
+        if raw is None:
+            return None
+        record = ApiKeyRecord.model_validate_json(raw)
+        return None if record.is_expired() else record
+
+    def get(self, key_id: str) -> ApiKeyRecord | None:
+        digest: Any = self.redis.get(f"sdq:apikey-id:{key_id}")
+        raw: Any = self.redis.get(f"sdq:apikey:{digest.decode()}") if digest else None
+        return ApiKeyRecord.model_validate_json(raw) if raw else None
+
+    def of_owner(self, owner: str | None) -> list[ApiKeyRecord]:
+        """An owner's keys, or everyone's (owner None)."""
+        if owner is None:
+            owners = [k.decode().rsplit(":", 1)[1] for k in self.redis.scan_iter(match="sdq:apikeys:*")]
+        else:
+            owners = [owner]
+        records = []
+        for name in owners:
+            ids: Any = self.redis.smembers(f"sdq:apikeys:{name}")
+            records += [r for r in (self.get(i.decode()) for i in ids) if r]
+        return sorted(records, key=lambda r: r.created_at)
+
+    def revoke(self, key_id: str) -> bool:
+        record = self.get(key_id)
+        digest: Any = self.redis.get(f"sdq:apikey-id:{key_id}")
+        if record is None or digest is None:
+            return False
+        pipe = self.redis.pipeline()
+        pipe.delete(f"sdq:apikey:{digest.decode()}", f"sdq:apikey-id:{key_id}")
+        pipe.srem(f"sdq:apikeys:{record.owner}", key_id)
+        pipe.execute()
+        return True

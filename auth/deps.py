@@ -1,0 +1,60 @@
+"""FastAPI dependencies: ``CurrentPrincipal`` and ``require_scope(...)``.
+
+Credentials: ``Authorization: Bearer <JWT or sdq_ API key>`` or ``X-API-Key: sdq_...``. No credentials: the
+anonymous principal of the mode (everything with auth off, ``guest`` in optional mode, else 401).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
+
+from auth.principal import Principal, Scope
+from auth.service import AuthService
+from schemas.errors import Forbidden
+
+# Declared for OpenAPI (the /docs "Authorize" button); auto_error off: the mode decides what is required.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def get_auth(request: Request) -> AuthService:
+    service: AuthService = request.app.state.auth
+    return service
+
+
+AuthDep = Annotated[AuthService, Depends(get_auth)]
+
+
+async def current_principal(
+    auth: AuthDep,
+    bearer: Annotated[str | None, Security(oauth2_scheme)],
+    api_key: Annotated[str | None, Security(api_key_header)],
+) -> Principal:
+    credential = bearer or api_key
+    if not credential or not auth.enabled:
+        return auth.anonymous()
+    return await run_in_threadpool(auth.from_bearer, credential)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_scope(scope):
+            raise Forbidden(f"this needs the scope {scope.value!r}")
+        return principal
+
+    return check
+
+
+CanGenerate = Annotated[Principal, Depends(require_scope(Scope.GENERATE))]
+CanReadJobs = Annotated[Principal, Depends(require_scope(Scope.JOBS_READ))]
+CanReadModels = Annotated[Principal, Depends(require_scope(Scope.MODELS_READ))]
+QueueAdmin = Annotated[Principal, Depends(require_scope(Scope.QUEUE_ADMIN))]
+UsersAdmin = Annotated[Principal, Depends(require_scope(Scope.USERS_ADMIN))]

@@ -1,0 +1,101 @@
+"""One object the API holds for everything auth: modes, stores, tokens, limits, URL signing."""
+
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+
+from auth.apikeys import ApiKeyStore
+from auth.keys import SigningKeys, load_signing_keys
+from auth.limits import Limits
+from auth.pam_check import is_in_group, pam_authenticate
+from auth.principal import ANONYMOUS_ADMIN, Principal, Role, Scope, scopes_for_roles
+from auth.signing import is_valid_signature, sign_path
+from auth.tokens import InvalidToken, TokenService
+from auth.users import UserStore
+from schemas.errors import Unauthorized
+from schemas.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PASSWORD_MODES = frozenset({"jwt", "pam", "unix"})
+
+
+class AuthService:
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        self.settings = settings
+        self.modes = settings.auth_modes
+        self.enabled = settings.auth_enabled
+        self.users = UserStore(redis)
+        self.api_keys = ApiKeyStore(redis)
+        self.limits = Limits(redis, settings.login_max_failures, settings.login_window_seconds)
+        # With auth off nothing is signed or verified, so no secret file is created either.
+        self.keys = load_signing_keys(settings) if self.enabled else SigningKeys("HS256", "", "", b"")
+        self.tokens = TokenService(redis, self.keys, settings.access_token_ttl, settings.refresh_token_ttl)
+
+    @property
+    def accepts_passwords(self) -> bool:
+        return bool(self.modes & PASSWORD_MODES)
+
+    # -- who is this -------------------------------------------------------------------------------------
+    def guest(self) -> Principal:
+        scopes = sorted(Scope(s) for s in self.settings.guest_scopes)
+        return Principal(name="guest", roles=[], scopes=scopes, method="guest")
+
+    def anonymous(self) -> Principal:
+        if not self.enabled:
+            return ANONYMOUS_ADMIN
+        if "optional" in self.modes:
+            return self.guest()
+        raise Unauthorized("authentication required")
+
+    def from_bearer(self, credential: str) -> Principal:
+        if credential.startswith("sdq_"):
+            return self.from_api_key(credential)
+        if not self.accepts_passwords:
+            raise Unauthorized("bearer tokens are not accepted here")
+        try:
+            claims = self.tokens.decode(credential, "access")
+        except InvalidToken as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        user = self.users.get(claims["sub"])
+        if user is not None and user.disabled:
+            raise Unauthorized("account disabled")
+        roles = user.roles if user is not None else [Role(r) for r in claims.get("roles", [])]
+        return Principal(name=claims["sub"], roles=roles, scopes=sorted(scopes_for_roles(roles)), method="jwt")
+
+    def from_api_key(self, key: str) -> Principal:
+        if "api-key" not in self.modes:
+            raise Unauthorized("API keys are not accepted here")
+        record = self.api_keys.lookup(key)
+        if record is None:
+            raise Unauthorized("invalid, revoked or expired API key")
+        owner = self.users.get(record.owner)
+        if owner is not None and owner.disabled:
+            raise Unauthorized("account disabled")
+        roles = owner.roles if owner is not None else [Role.USER]
+        scopes = sorted(set(record.scopes) & scopes_for_roles(roles))
+        return Principal(name=record.owner, roles=roles, scopes=scopes, method="api-key", key_id=record.id)
+
+    # -- passwords ---------------------------------------------------------------------------------------
+    def check_password(self, username: str, password: str) -> list[Role] | None:
+        """Roles of the account when the password is right: local accounts first, then PAM (blocking)."""
+        if "jwt" in self.modes:
+            record = self.users.authenticate(username, password)
+            if record is not None:
+                return record.roles
+        if self.modes & {"pam", "unix"} and self.users.get(username) is None:
+            group = self.settings.unix_group if "unix" in self.modes else None
+            if group is not None and not is_in_group(username, group):
+                return None
+            if pam_authenticate(username, password, self.settings.pam_service):
+                return [Role.USER]
+        return None
+
+    # -- signed image URLs -------------------------------------------------------------------------------
+    def sign(self, path: str) -> str:
+        return sign_path(self.keys.url_secret, path, self.settings.signed_url_ttl) if self.enabled else path
+
+    def is_signed(self, path: str, expires: int | None, signature: str | None) -> bool:
+        return is_valid_signature(self.keys.url_secret, path, expires, signature)

@@ -1,0 +1,263 @@
+"""Log in (JSON or OAuth2 form), refresh, log out, who am I; API keys; users (admin)."""
+
+from __future__ import annotations
+
+import time
+from contextlib import suppress
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response, Security
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from auth.apikeys import ApiKeyRecord
+from auth.deps import AuthDep, CurrentPrincipal, UsersAdmin, oauth2_scheme
+from auth.principal import scopes_for_roles
+from auth.tokens import InvalidToken
+from auth.users import NoSuchUser, UserExists
+from schemas.auth import (
+    KeyCreate,
+    KeyCreated,
+    KeyView,
+    LoginRequest,
+    LogoutRequest,
+    Me,
+    RefreshRequest,
+    Role,
+    RolesUpdate,
+    TokenPair,
+    UserCreate,
+    UserView,
+)
+from schemas.errors import Forbidden, NotFound, RequestInvalid, Unauthorized
+from server.deps import problem_responses
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+BAD_LOGIN = "invalid username or password"
+
+
+async def _login_body(request: Request) -> LoginRequest:
+    """JSON ``{username, password}``, or the OAuth2 password form that /docs' Authorize button posts."""
+    try:
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            form = await request.form()
+            return LoginRequest(username=str(form.get("username", "")), password=str(form.get("password", "")))
+        return LoginRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
+        ) from exc
+
+
+@router.post(
+    "/login",
+    response_model=TokenPair,
+    responses=problem_responses(401, 404, 422, 429),
+    summary="Exchange a username and password for an access and a refresh token",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": LoginRequest.model_json_schema()},
+                "application/x-www-form-urlencoded": {"schema": LoginRequest.model_json_schema()},
+            },
+            "required": True,
+        }
+    },
+)
+async def login(request: Request, auth: AuthDep) -> TokenPair:
+    if not auth.accepts_passwords:
+        raise NotFound("password login is not enabled (SDQ_AUTH has no jwt, pam or unix)")
+    body = await _login_body(request)
+    address = request.client.host if request.client else "unknown"
+    await run_in_threadpool(auth.limits.check_login, body.username, address)
+    roles = await run_in_threadpool(auth.check_password, body.username, body.password)
+    if roles is None:
+        await run_in_threadpool(auth.limits.record_login_failure, body.username, address)
+        raise Unauthorized(BAD_LOGIN)
+    await run_in_threadpool(auth.limits.record_login_success, body.username)
+    return TokenPair(**await run_in_threadpool(auth.tokens.issue, body.username, roles))
+
+
+@router.post(
+    "/refresh",
+    response_model=TokenPair,
+    responses=problem_responses(401, 422),
+    summary="Trade a refresh token (once) for a new pair",
+)
+async def refresh(body: RefreshRequest, auth: AuthDep) -> TokenPair:
+    try:
+        user = await run_in_threadpool(auth.tokens.refresh, body.refresh_token)
+    except InvalidToken as exc:
+        raise Unauthorized(f"invalid refresh token: {exc}") from exc
+    record = await run_in_threadpool(auth.users.get, user)
+    if record is not None and record.disabled:
+        raise Unauthorized("account disabled")
+    roles = record.roles if record is not None else [Role.USER]
+    return TokenPair(**await run_in_threadpool(auth.tokens.issue, user, roles))
+
+
+@router.post(
+    "/logout",
+    status_code=204,
+    responses=problem_responses(401),
+    summary="Revoke this access token (and the refresh token, when given) until they expire",
+)
+async def logout(
+    principal: CurrentPrincipal,
+    auth: AuthDep,
+    bearer: Annotated[str | None, Security(oauth2_scheme)],
+    body: LogoutRequest | None = None,
+) -> Response:
+    if principal.method != "jwt" or bearer is None:
+        raise Unauthorized("log out with the access token you got from /login")
+    await run_in_threadpool(auth.tokens.revoke, auth.tokens.decode(bearer, "access"))
+    if body is not None and body.refresh_token:
+        with suppress(InvalidToken):
+            await run_in_threadpool(auth.tokens.revoke, auth.tokens.decode(body.refresh_token, "refresh"))
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=Me, responses=problem_responses(401), summary="Who am I")
+async def me(principal: CurrentPrincipal) -> Me:
+    return Me(
+        user=principal.name,
+        roles=list(principal.roles),
+        scopes=list(principal.scopes),
+        method=principal.method,
+        key_id=principal.key_id,
+    )
+
+
+@router.get(
+    "/validate",
+    response_model=Me,
+    responses=problem_responses(401),
+    summary="200 when the presented credentials are valid, else 401",
+)
+async def validate(principal: CurrentPrincipal) -> Me:
+    if principal.method in ("guest", "none"):
+        raise Unauthorized("no credentials presented")
+    return await me(principal)
+
+
+# -- API keys ----------------------------------------------------------------------------------------------
+def _key_view(record: ApiKeyRecord) -> KeyView:
+    return KeyView(**record.model_dump())
+
+
+@router.post(
+    "/keys",
+    status_code=201,
+    response_model=KeyCreated,
+    responses=problem_responses(401, 403, 422),
+    summary="Create an API key (the key is in this answer only)",
+)
+async def create_key(body: KeyCreate, principal: CurrentPrincipal, auth: AuthDep) -> KeyCreated:
+    owner = body.owner or principal.name
+    if owner != principal.name and not principal.is_admin:
+        raise Forbidden("only admins create keys for other users")
+    if owner == principal.name:
+        allowed = set(principal.scopes)
+    else:
+        record = await run_in_threadpool(auth.users.get, owner)
+        if record is None:
+            raise RequestInvalid.for_field(["body", "owner"], f"no user {owner!r}")
+        allowed = scopes_for_roles(record.roles)
+    wanted = set(body.scopes) if body.scopes is not None else allowed
+    if not wanted <= allowed:
+        raise RequestInvalid.for_field(
+            ["body", "scopes"], "scopes beyond the owner's: " + ", ".join(sorted(wanted - allowed))
+        )
+    expires = time.time() + body.expires_in_days * 86400 if body.expires_in_days else None
+    created, key = await run_in_threadpool(auth.api_keys.create, owner, body.name, sorted(wanted), expires)
+    return KeyCreated(**created.model_dump(), key=key)
+
+
+@router.get(
+    "/keys",
+    response_model=list[KeyView],
+    responses=problem_responses(401),
+    summary="Your API keys (admins: everyone's)",
+)
+async def list_keys(principal: CurrentPrincipal, auth: AuthDep) -> list[KeyView]:
+    records = await run_in_threadpool(auth.api_keys.of_owner, None if principal.is_admin else principal.name)
+    return [_key_view(r) for r in records]
+
+
+@router.delete(
+    "/keys/{key_id}",
+    status_code=204,
+    responses=problem_responses(401, 404),
+    summary="Revoke an API key (yours; admins: any)",
+)
+async def revoke_key(key_id: str, principal: CurrentPrincipal, auth: AuthDep) -> Response:
+    record = await run_in_threadpool(auth.api_keys.get, key_id)
+    if record is None or (record.owner != principal.name and not principal.is_admin):
+        raise NotFound(f"no API key {key_id!r}")
+    await run_in_threadpool(auth.api_keys.revoke, key_id)
+    return Response(status_code=204)
+
+
+# -- users (admin) -----------------------------------------------------------------------------------------
+@router.get("/users", response_model=list[UserView], responses=problem_responses(401, 403), summary="List users")
+async def list_users(admin: UsersAdmin, auth: AuthDep) -> list[UserView]:
+    return [UserView(**u.model_dump()) for u in await run_in_threadpool(auth.users.all)]
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserView,
+    responses=problem_responses(401, 403, 409, 422),
+    summary="Create a local user",
+)
+async def create_user(body: UserCreate, admin: UsersAdmin, auth: AuthDep) -> UserView:
+    try:
+        record = await run_in_threadpool(auth.users.create, body.name, body.password, body.roles)
+    except ValueError as exc:
+        raise RequestInvalid.for_field(["body", "name"], str(exc)) from exc
+    except UserExists as exc:
+        raise RequestInvalid.for_field(["body", "name"], f"user {body.name!r} exists") from exc
+    return UserView(**record.model_dump())
+
+
+async def _set(auth: AuthDep, name: str, method: str, *args: object) -> UserView:
+    try:
+        await run_in_threadpool(getattr(auth.users, method), name, *args)
+    except NoSuchUser as exc:
+        raise NotFound(f"no user {name!r}") from exc
+    record = await run_in_threadpool(auth.users.get, name)
+    assert record is not None
+    return UserView(**record.model_dump())
+
+
+@router.post(
+    "/users/{name}/disable",
+    response_model=UserView,
+    responses=problem_responses(401, 403, 404),
+    summary="Disable a user (their tokens and keys stop working at once)",
+)
+async def disable_user(name: str, admin: UsersAdmin, auth: AuthDep) -> UserView:
+    return await _set(auth, name, "set_disabled", True)
+
+
+@router.post(
+    "/users/{name}/enable",
+    response_model=UserView,
+    responses=problem_responses(401, 403, 404),
+    summary="Enable a user again",
+)
+async def enable_user(name: str, admin: UsersAdmin, auth: AuthDep) -> UserView:
+    return await _set(auth, name, "set_disabled", False)
+
+
+@router.put(
+    "/users/{name}/roles",
+    response_model=UserView,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="Set a user's roles",
+)
+async def set_roles(name: str, body: RolesUpdate, admin: UsersAdmin, auth: AuthDep) -> UserView:
+    return await _set(auth, name, "set_roles", body.roles)
