@@ -472,7 +472,7 @@ def test_pam_login_with_a_throwaway_system_user(make_stack) -> None:
 
     if os.geteuid() != 0:
         pytest.skip("creating a system user and reading /etc/shadow through PAM needs root")
-    user, password = "sdqpamtest", "Pam-test-pw-42"
+    user, password, group = "sdqpamtest", "Pam-test-pw-42", "sdqpamgroup"
     subprocess.run(["useradd", "--no-create-home", user], check=True, capture_output=True)
     try:
         subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True)
@@ -482,5 +482,14 @@ def test_pam_login_with_a_throwaway_system_user(make_stack) -> None:
         assert call(stack, "GET", "/api/v1/auth/me", good.json()["access_token"]).json()["user"] == user
         bad = requests.post(stack.url("/api/v1/auth/login"), json={"username": user, "password": "wrong"}, timeout=30)
         assert bad.status_code == 401
+
+        # unix mode limited to a group: refused until the user joins it.
+        subprocess.run(["groupadd", group], check=True, capture_output=True)
+        gated = make_stack(worker=False, SDQ_AUTH="unix", SDQ_UNIX_GROUP=group)
+        body = {"username": user, "password": password}
+        assert requests.post(gated.url("/api/v1/auth/login"), json=body, timeout=30).status_code == 401
+        subprocess.run(["usermod", "-aG", group, user], check=True, capture_output=True)
+        assert requests.post(gated.url("/api/v1/auth/login"), json=body, timeout=30).status_code == 200
     finally:
         subprocess.run(["userdel", user], check=False, capture_output=True)
+        subprocess.run(["groupdel", group], check=False, capture_output=True)
