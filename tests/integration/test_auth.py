@@ -493,3 +493,27 @@ def test_pam_login_with_a_throwaway_system_user(make_stack) -> None:
     finally:
         subprocess.run(["userdel", user], check=False, capture_output=True)
         subprocess.run(["groupdel", group], check=False, capture_output=True)
+
+
+def test_queued_jobs_per_principal_are_capped(make_stack) -> None:
+    stack = make_stack(worker=False, SDQ_AUTH="api-key", SDQ_MAX_QUEUED_PER_USER="2")
+    key = cli(stack, "keys", "create", "--owner", "hana", "--name", "t").stdout.strip()
+    other = cli(stack, "keys", "create", "--owner", "ivan", "--name", "t").stdout.strip()
+    body = {"prompt": "x", "width": 64, "height": 64}
+    codes = [call(stack, "POST", "/api/v1/generate/txt2img", key, json=body).status_code for _ in range(3)]
+    assert codes == [202, 202, 429]
+    assert call(stack, "POST", "/api/v1/generate/txt2img", other, json=body).status_code == 202
+
+
+def test_cors_is_closed_by_default_and_opens_for_listed_origins(make_stack) -> None:
+    closed = make_stack(worker=False, SDQ_AUTH="api-key")
+    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    answer = requests.options(closed.url("/api/v1/generate/txt2img"), headers=preflight, timeout=10)
+    assert "access-control-allow-origin" not in answer.headers
+    opened = make_stack(worker=False, SDQ_AUTH="api-key", SDQ_CORS_ORIGINS='["https://ui.example"]')
+    allowed = requests.options(
+        opened.url("/api/v1/generate/txt2img"), headers={**preflight, "Origin": "https://ui.example"}, timeout=10
+    )
+    assert allowed.headers["access-control-allow-origin"] == "https://ui.example"
+    refused = requests.options(opened.url("/api/v1/generate/txt2img"), headers=preflight, timeout=10)
+    assert "access-control-allow-origin" not in refused.headers
