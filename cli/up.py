@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from redis import Redis
 from redis.exceptions import RedisError
 
-from models.registry import list_checkpoints
+from models.registry import ModelRegistry
 from schemas.settings import Settings
 
 log = logging.getLogger("sdqueue.up")
@@ -84,7 +84,7 @@ def start_redis(settings: Settings) -> subprocess.Popen[bytes]:
 
 
 def ensure_model(settings: Settings, demo: bool) -> None:
-    if list_checkpoints(settings.models_dir):
+    if ModelRegistry(settings.models_dir, settings.hub_models).checkpoints():
         return
     if demo:
         from models.tiny import write_tiny_model

@@ -1,19 +1,21 @@
-"""The worker's model manager: resolves a model name to its folder, loads it once, keeps it resident.
+"""The worker's model manager: loads checkpoints by name and keeps them resident in an LRU under a memory budget.
 
-Device policy: CUDA with fp16 when available (or asked for), else CPU with fp32. One model is resident
-at a time in this first version; loading another one releases the previous one first. (The LRU under a
-memory budget, offload and attention policies are issue #3.)
+Device policy: CUDA with fp16 when available (or asked for), else CPU with fp32. The budget is
+``SDQ_MODEL_MEMORY_MB`` (unset: 90 % of the GPU's memory on CUDA, half the RAM on CPU); a model's size is its
+parameter bytes once loaded (before loading, the size of its files on disk). Loading a model that does not fit
+evicts the least recently used ones first; the model just loaded is never evicted.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-from dataclasses import dataclass
-from pathlib import Path
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
-from models.registry import find_checkpoint
+from models.registry import ModelRegistry
 from schemas.errors import ModelLoadFailed
 
 log = logging.getLogger(__name__)
@@ -40,39 +42,115 @@ def choose_device(preference: str) -> DevicePolicy:
     return DevicePolicy("cpu", "float32")
 
 
-class ModelManager:
-    """Loads diffusers pipelines by name and keeps the last one resident."""
+def default_budget(policy: DevicePolicy) -> int:
+    if policy.device == "cuda":
+        import torch
 
-    def __init__(self, models_dir: Path, policy: DevicePolicy) -> None:
-        self.models_dir = models_dir
+        return int(torch.cuda.get_device_properties(0).total_memory * 0.9)
+    import psutil
+
+    return int(psutil.virtual_memory().total * 0.5)
+
+
+def parameter_bytes(pipeline: Any) -> int:
+    total = 0
+    for component in pipeline.components.values():
+        if hasattr(component, "parameters"):
+            total += sum(p.numel() * p.element_size() for p in component.parameters())
+    return total
+
+
+@dataclass
+class ManagerStats:
+    loads: int = 0
+    hits: int = 0
+    evictions: int = 0
+    load_seconds_total: float = 0.0
+    last_load_seconds: float | None = None
+    events: list[str] = field(default_factory=list)  # the last few loads/evictions, newest last
+
+
+class ModelManager:
+    def __init__(self, registry: ModelRegistry, policy: DevicePolicy, budget_bytes: int | None = None) -> None:
+        self.registry = registry
         self.policy = policy
-        self._resident: dict[str, Any] = {}
+        self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget(policy)
+        self._resident: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self.stats = ManagerStats()
 
     @property
     def loaded(self) -> list[str]:
         return list(self._resident)
 
+    @property
+    def used_bytes(self) -> int:
+        return sum(size for _, size in self._resident.values())
+
     def is_loaded(self, name: str) -> bool:
         return name in self._resident
 
     def get(self, name: str) -> Any:
-        """The resident pipeline for ``name``, loading it (and releasing any other) when needed."""
-        pipeline = self._resident.get(name)
-        if pipeline is None:
-            self.unload_all()
-            pipeline = self._load(name)
-            self._resident[name] = pipeline
+        """The resident pipeline for ``name``, loading it (and evicting others to fit) when needed."""
+        if name in self._resident:
+            self._resident.move_to_end(name)
+            self.stats.hits += 1
+            return self._resident[name][0]
+        entry = self.registry.find_checkpoint_entry(name)
+        self._make_room(entry.size_bytes, keep=None)
+        started = time.perf_counter()
+        pipeline = self._load(name)
+        seconds = time.perf_counter() - started
+        size = parameter_bytes(pipeline)
+        self._resident[name] = (pipeline, size)
+        self._make_room(0, keep=name)
+        self.stats.loads += 1
+        self.stats.load_seconds_total += seconds
+        self.stats.last_load_seconds = round(seconds, 4)
+        self._note(f"load {name} {seconds:.3f}s {size}B")
+        log.info(
+            "loaded model %s in %.2f s (%d MB resident of %d MB)",
+            name,
+            seconds,
+            self.used_bytes >> 20,
+            self.budget_bytes >> 20,
+        )
         return pipeline
 
+    def unload(self, name: str) -> bool:
+        if name not in self._resident:
+            return False
+        del self._resident[name]
+        self._release()
+        self._note(f"unload {name}")
+        return True
+
     def unload_all(self) -> None:
-        if not self._resident:
-            return
-        self._resident.clear()
+        for name in list(self._resident):
+            self.unload(name)
+
+    def _make_room(self, incoming: int, keep: str | None) -> None:
+        while self._resident and self.used_bytes + incoming > self.budget_bytes:
+            victim = next(iter(self._resident))
+            if victim == keep:
+                if len(self._resident) == 1:
+                    return
+                self._resident.move_to_end(victim)
+                victim = next(iter(self._resident))
+            del self._resident[victim]
+            self.stats.evictions += 1
+            self._note(f"evict {victim}")
+            log.info("evicted model %s to stay within %d MB", victim, self.budget_bytes >> 20)
+            self._release()
+
+    def _release(self) -> None:
         gc.collect()
         if self.policy.device == "cuda":
             import torch
 
             torch.cuda.empty_cache()
+
+    def _note(self, event: str) -> None:
+        self.stats.events = [*self.stats.events[-19:], event]
 
     def _load(self, name: str) -> Any:
         import torch
@@ -82,17 +160,17 @@ class ModelManager:
 
         diffusers_logging.disable_progress_bar()
         transformers_logging.disable_progress_bar()
-        checkpoint = find_checkpoint(self.models_dir, name)
+        checkpoint = self.registry.checkpoint(name)
         extra: dict[str, Any] = {}
-        if "safety_checker" in checkpoint.components:
+        if checkpoint.has_safety_checker:
             # The image safety checker is optional and configured separately (issue #7).
             extra.update(safety_checker=None, requires_safety_checker=False)
         log.info("loading model %s on %s", name, self.policy.describe())
         try:
             pipeline = DiffusionPipeline.from_pretrained(
-                checkpoint.path,
+                str(checkpoint.path),
                 dtype=getattr(torch, self.policy.dtype_name),
-                local_files_only=True,
+                local_files_only=checkpoint.format != "hub",
                 **extra,
             )
             pipeline.to(self.policy.device)

@@ -1,28 +1,36 @@
-"""Torch-free view of the installed models: scans folders and reads JSON, never loads tensors.
+"""Torch-free view of the installed models: scans the type folders, detects what each entry is, never loads
+tensors. The API lists and validates against it; the worker finds what to load through it.
 
-The API uses it to refuse unknown models at submit time; the worker uses it to find the folder to load.
-A checkpoint is a diffusers folder ``<models_dir>/checkpoints/<name>/`` holding ``model_index.json``.
+Layout: ``<models_dir>/<type folder>/<name>[.ext]`` for the folders in ``schemas.models.TYPE_FOLDERS``; an entry is
+a file with a known extension or a diffusers folder (``model_index.json``, or a component folder with
+``config.json``). Hub ids listed in ``SDQ_HUB_MODELS`` are checkpoint entries too. Ids are ``<type>:<name>``.
+Detection results are cached per (path, size, mtime), so a rescan reads only new or changed files.
 """
 
 from __future__ import annotations
 
-import json
 import re
+import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from models.detect import (
+    Detection,
+    InvalidModel,
+    detect_diffusers_component,
+    detect_diffusers_pipeline,
+    detect_safetensors,
+)
 from schemas.errors import ModelNotFound
 from schemas.generation import MODEL_NAME_PATTERN
+from schemas.models import TYPE_FOLDERS, Arch, ModelEntry, ModelType
 
 _NAME = re.compile(MODEL_NAME_PATTERN)
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    name: str
-    path: Path
-    pipeline_class: str | None
-    components: tuple[str, ...]
+WEIGHT_SUFFIXES = {".safetensors", ".ckpt", ".pt", ".pth", ".bin"}
+TEXT_SUFFIXES = {".json", ".yaml", ".yml", ".txt"}
+_TEXT_TYPES = {ModelType.PRESET, ModelType.PROMPT, ModelType.NEG_PROMPT}
+LOADABLE_FORMATS = {"diffusers", "hub"}
 
 
 def is_valid_name(name: str) -> bool:
@@ -30,52 +38,190 @@ def is_valid_name(name: str) -> bool:
     return bool(_NAME.fullmatch(name))
 
 
-def _read_checkpoint(folder: Path) -> Checkpoint:
-    """Read ``model_index.json``: the pipeline class and component names (unreadable: none known)."""
-    try:
-        data = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = None
-    if not isinstance(data, dict):
-        return Checkpoint(folder.name, folder, None, ())
-    class_name = data.get("_class_name")
-    components = tuple(key for key in data if not key.startswith("_"))
-    return Checkpoint(folder.name, folder, class_name if isinstance(class_name, str) else None, components)
+@dataclass(frozen=True)
+class Checkpoint:
+    """What the worker needs to load a checkpoint."""
+
+    name: str
+    path: Path
+    format: str
+    arch: Arch
+    has_safety_checker: bool = False
 
 
-def list_checkpoints(models_dir: Path) -> list[Checkpoint]:
-    """Installed checkpoints, sorted by name."""
-    root = models_dir / "checkpoints"
-    if not root.is_dir():
-        return []
-    found = [
-        _read_checkpoint(entry)
-        for entry in sorted(root.iterdir())
-        if entry.is_dir() and is_valid_name(entry.name) and (entry / "model_index.json").is_file()
-    ]
-    return found
+def _folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-def find_checkpoint(models_dir: Path, name: str) -> Checkpoint:
-    """The checkpoint called ``name``; :class:`ModelNotFound` naming the field ``model`` otherwise."""
-    folder = models_dir / "checkpoints" / name
-    if not is_valid_name(name) or not (folder / "model_index.json").is_file():
-        available = ", ".join(c.name for c in list_checkpoints(models_dir)) or "none installed"
-        raise ModelNotFound.for_field(["body", "model"], f"unknown model {name!r}; available: {available}")
-    return _read_checkpoint(folder)
+def _describe(path: Path, folder_type: ModelType) -> tuple[ModelType, str, Detection]:
+    """(type, format, detection) of one entry; InvalidModel when it is corrupt."""
+    if path.is_dir():
+        if (path / "model_index.json").is_file():
+            return folder_type, "diffusers", detect_diffusers_pipeline(path)
+        kind, detection = detect_diffusers_component(path, folder_type)
+        return kind, "diffusers", detection
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        kind, detection = detect_safetensors(path, folder_type)
+        return kind, "safetensors", detection
+    if suffix in TEXT_SUFFIXES:
+        return folder_type, suffix.lstrip(".").replace("yml", "yaml"), Detection(Arch.UNKNOWN)
+    if path.stat().st_size == 0:
+        raise InvalidModel("empty file")
+    arch = Arch.UPSCALER if folder_type is ModelType.UPSCALER else Arch.UNKNOWN
+    return folder_type, suffix.lstrip("."), Detection(arch)
 
 
-def resolve_model_name(models_dir: Path, requested: str | None, default: str | None) -> str:
-    """The concrete model for a request: the one named, else the default, else the only installed one."""
-    if requested is not None:
-        return find_checkpoint(models_dir, requested).name
-    if default is not None:
-        return find_checkpoint(models_dir, default).name
-    installed = list_checkpoints(models_dir)
-    if len(installed) == 1:
-        return installed[0].name
-    if not installed:
-        msg = "no model is installed; add a diffusers folder under models/checkpoints/ (or run sdqueue up --demo)"
-    else:
-        msg = "several models are installed and no default is set; name one: " + ", ".join(c.name for c in installed)
-    raise ModelNotFound.for_field(["body", "model"], msg)
+def _is_candidate(path: Path, folder_type: ModelType) -> bool:
+    if path.name.startswith("."):
+        return False
+    if path.is_dir():
+        return (path / "model_index.json").is_file() or (path / "config.json").is_file()
+    allowed = TEXT_SUFFIXES if folder_type in _TEXT_TYPES else WEIGHT_SUFFIXES
+    return path.suffix.lower() in allowed
+
+
+class ModelRegistry:
+    """Scans on demand and caches detections; thread-safe for the API's thread pool."""
+
+    def __init__(self, models_dir: Path, hub_models: list[str] | None = None) -> None:
+        self.models_dir = models_dir
+        self.hub_models = hub_models or []
+        self._cache: dict[tuple[str, int, float], ModelEntry] = {}
+        self._entries: dict[str, ModelEntry] = {}
+        self._lock = threading.Lock()
+        self._scanned = False
+
+    def _entry(self, path: Path, folder_type: ModelType) -> ModelEntry:
+        stat = path.stat()
+        size = _folder_size(path) if path.is_dir() else stat.st_size
+        key = (str(path), size, stat.st_mtime)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        name = path.name if path.is_dir() else path.stem
+        common = {
+            "name": name,
+            "path": str(path.relative_to(self.models_dir)),
+            "size_bytes": size,
+            "modified_at": datetime.fromtimestamp(stat.st_mtime, UTC),
+        }
+        try:
+            kind, fmt, detection = _describe(path, folder_type)
+            entry = ModelEntry(
+                id=f"{kind.value}:{name}",
+                type=kind,
+                format=fmt,
+                arch=detection.arch,
+                inpaint=detection.inpaint,
+                prediction=detection.prediction,
+                status="valid",
+                **common,
+            )
+        except (InvalidModel, OSError) as exc:
+            entry = ModelEntry(
+                id=f"{folder_type.value}:{name}",
+                type=folder_type,
+                format=path.suffix.lstrip(".") or "diffusers",
+                arch=Arch.UNKNOWN,
+                status="invalid",
+                reason=str(exc),
+                **common,
+            )
+        self._cache[key] = entry
+        return entry
+
+    def refresh(self) -> list[ModelEntry]:
+        entries: dict[str, ModelEntry] = {}
+        for folder_name, folder_type in TYPE_FOLDERS.items():
+            root = self.models_dir / folder_name
+            if not root.is_dir():
+                continue
+            for path in sorted(root.iterdir()):
+                if _is_candidate(path, folder_type) and is_valid_name(path.name if path.is_dir() else path.stem):
+                    entry = self._entry(path, folder_type)
+                    entries.setdefault(entry.id, entry)
+        for hub_id in self.hub_models:
+            name = hub_id.rsplit("/", 1)[-1]
+            entries.setdefault(
+                f"checkpoint:{name}",
+                ModelEntry(
+                    id=f"checkpoint:{name}",
+                    name=name,
+                    type=ModelType.CHECKPOINT,
+                    format="hub",
+                    arch=Arch.UNKNOWN,
+                    path=hub_id,
+                    size_bytes=0,
+                    status="valid",
+                ),
+            )
+        with self._lock:
+            self._entries = entries
+            self._scanned = True
+        return list(entries.values())
+
+    def entries(self) -> list[ModelEntry]:
+        if not self._scanned:
+            return self.refresh()
+        return list(self._entries.values())
+
+    def get(self, model_id: str, *, rescan: bool = True) -> ModelEntry | None:
+        entry = self._entries.get(model_id) if self._scanned else None
+        if entry is None and rescan:
+            self.refresh()
+            entry = self._entries.get(model_id)
+        return entry
+
+    def checkpoints(self) -> list[ModelEntry]:
+        """Valid checkpoints, from a fresh scan (choosing a default must see models added a moment ago)."""
+        return sorted(
+            (e for e in self.refresh() if e.type is ModelType.CHECKPOINT and e.status == "valid"), key=lambda e: e.name
+        )
+
+    def find(self, model_type: ModelType, name: str, field: str) -> ModelEntry:
+        """The valid entry of that type and name; ModelNotFound naming ``field`` otherwise."""
+        entry = self.get(f"{model_type.value}:{name}") if is_valid_name(name) else None
+        if entry is None or entry.status != "valid":
+            known = [e.name for e in self.entries() if e.type is model_type and e.status == "valid"]
+            why = f" ({entry.reason})" if entry is not None and entry.reason else ""
+            raise ModelNotFound.for_field(
+                ["body", field], f"unknown {model_type.value} {name!r}{why}; available: {', '.join(known) or 'none'}"
+            )
+        return entry
+
+    def resolve_checkpoint(self, requested: str | None, default: str | None) -> ModelEntry:
+        """The checkpoint for a request: the one named, else the default, else the only installed one."""
+        if requested is not None:
+            return self._loadable(self.find(ModelType.CHECKPOINT, requested, "model"))
+        if default is not None:
+            return self._loadable(self.find(ModelType.CHECKPOINT, default, "model"))
+        installed = self.checkpoints()
+        if len(installed) == 1:
+            return self._loadable(installed[0])
+        if not installed:
+            msg = "no model is installed; add a diffusers folder under models/checkpoints/ (or run sdqueue up --demo)"
+        else:
+            msg = "several models are installed and no default is set; name one: " + ", ".join(
+                c.name for c in installed
+            )
+        raise ModelNotFound.for_field(["body", "model"], msg)
+
+    @staticmethod
+    def _loadable(entry: ModelEntry) -> ModelEntry:
+        if entry.format not in LOADABLE_FORMATS:
+            raise ModelNotFound.for_field(
+                ["body", "model"],
+                f"{entry.name} is a single-file .{entry.format} checkpoint; this version loads diffusers folders "
+                "and hub ids only (convert it, or wait for single-file support)",
+            )
+        return entry
+
+    def find_checkpoint_entry(self, name: str) -> ModelEntry:
+        return self.find(ModelType.CHECKPOINT, name, "model")
+
+    def checkpoint(self, name: str) -> Checkpoint:
+        entry = self.find_checkpoint_entry(name)
+        path = Path(entry.path) if entry.format == "hub" else self.models_dir / entry.path
+        safety = (path / "safety_checker").is_dir() if entry.format == "diffusers" else False
+        return Checkpoint(entry.name, path, entry.format, entry.arch, safety)

@@ -94,3 +94,31 @@ def write_tiny_model(directory: Path, seed: int = 0) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     build_tiny_pipeline(seed).save_pretrained(directory, safe_serialization=True)
     return directory
+
+
+def write_tiny_lora(model_dir: Path, target: Path, seed: int = 1, rank: int = 4) -> Path:
+    """A random LoRA (UNet attention + text encoder) for the tiny model, saved as one .safetensors file."""
+    import torch
+    from diffusers import StableDiffusionPipeline
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    pipeline = StableDiffusionPipeline.from_pretrained(model_dir, local_files_only=True)
+    torch.manual_seed(seed)
+    unet_config = LoraConfig(
+        r=rank, lora_alpha=rank, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=False
+    )
+    text_config = LoraConfig(
+        r=rank, lora_alpha=rank, target_modules=["q_proj", "k_proj", "v_proj", "out_proj"], init_lora_weights=False
+    )
+    pipeline.unet.add_adapter(unet_config)
+    pipeline.text_encoder.add_adapter(text_config)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    StableDiffusionPipeline.save_lora_weights(
+        target.parent,
+        unet_lora_layers=get_peft_model_state_dict(pipeline.unet),
+        text_encoder_lora_layers=get_peft_model_state_dict(pipeline.text_encoder),
+        weight_name=target.name,
+        safe_serialization=True,
+    )
+    return target

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from models.samplers import make_scheduler
@@ -18,10 +21,36 @@ def _text2image_pipeline(base: Any, request: Txt2ImgRequest) -> Any:
     """A txt2img pipeline sharing ``base``'s weights with a fresh scheduler (from_pipe: no reload)."""
     from diffusers import AutoPipelineForText2Image
 
-    scheduler = make_scheduler(request.sampler, base.scheduler.config)
+    scheduler = make_scheduler(request.sampler, request.scheduler, base.scheduler.config)
     pipeline = AutoPipelineForText2Image.from_pipe(base, scheduler=scheduler)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
+
+
+@dataclass(frozen=True)
+class LoraFile:
+    name: str
+    path: Path
+    weight: float
+
+
+@contextmanager
+def loras_applied(pipeline: Any, loras: list[LoraFile]) -> Iterator[None]:
+    """Load the adapters for one job and always unload them after, so nothing leaks into the next job.
+
+    ``set_adapters`` is called explicitly: after a second adapter loads, the UNet's and the text encoder's active
+    adapters would otherwise differ.
+    """
+    if not loras:
+        yield
+        return
+    try:
+        for lora in loras:
+            pipeline.load_lora_weights(str(lora.path.parent), weight_name=lora.path.name, adapter_name=lora.name)
+        pipeline.set_adapters([lora.name for lora in loras], adapter_weights=[lora.weight for lora in loras])
+        yield
+    finally:
+        pipeline.unload_lora_weights()
 
 
 def run_txt2img(
@@ -31,6 +60,7 @@ def run_txt2img(
     on_step: StepCallback,
     on_preview: PreviewCallback | None = None,
     preview_every: int = 0,
+    loras: list[LoraFile] | None = None,
 ) -> list[Any]:
     """Generate ``len(seeds)`` PIL images; image i uses a CPU generator seeded with ``seeds[i]``.
 
@@ -40,6 +70,7 @@ def run_txt2img(
 
     pipeline = _text2image_pipeline(base, request)
     generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+    prompt, _ = request.all_loras()
 
     def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         done = step + 1
@@ -48,9 +79,10 @@ def run_txt2img(
         on_step(done, pipe.num_timesteps)
         return tensors
 
-    with torch.inference_mode():
+    with loras_applied(pipeline, loras or []), torch.inference_mode():
         output = pipeline(
-            prompt=request.prompt,
+            prompt=prompt,
+            clip_skip=request.clip_skip - 1 if request.clip_skip > 1 else None,
             negative_prompt=request.negative_prompt or None,
             width=request.width,
             height=request.height,

@@ -5,10 +5,11 @@ Numbers and strings are strict (``"512"`` or ``true`` is not a width); unknown f
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from schemas.keys import Priority
 
@@ -17,32 +18,87 @@ MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
 
 class Sampler(StrEnum):
-    """Samplers by their short API names; :attr:`label` is the AUTOMATIC1111 name used in infotext."""
+    """Samplers by their short API names; :attr:`label` is the AUTOMATIC1111 name (also accepted as input)."""
 
     EULER = "euler"
     EULER_A = "euler_a"
     HEUN = "heun"
+    DPM2 = "dpm2"
+    DPM2_A = "dpm2_a"
+    DPMPP_2M = "dpmpp_2m"
+    DPMPP_2M_SDE = "dpmpp_2m_sde"
+    DPMPP_SDE = "dpmpp_sde"
+    DPMPP_2S_A = "dpmpp_2s_a"
+    LMS = "lms"
     DDIM = "ddim"
     PNDM = "pndm"
-    DPMPP_2M = "dpmpp_2m"
-    DPMPP_2M_KARRAS = "dpmpp_2m_karras"
     UNIPC = "unipc"
+    DEIS = "deis"
+    LCM = "lcm"
+    TCD = "tcd"
 
     @property
     def label(self) -> str:
         return _SAMPLER_LABELS[self]
+
+    @property
+    def takes_sigma_schedules(self) -> bool:
+        """Whether karras/exponential schedules apply (diffusers' use_karras_sigmas / use_exponential_sigmas)."""
+        return self not in (Sampler.EULER_A, Sampler.DDIM, Sampler.PNDM, Sampler.LCM, Sampler.TCD)
 
 
 _SAMPLER_LABELS = {
     Sampler.EULER: "Euler",
     Sampler.EULER_A: "Euler a",
     Sampler.HEUN: "Heun",
+    Sampler.DPM2: "DPM2",
+    Sampler.DPM2_A: "DPM2 a",
+    Sampler.DPMPP_2M: "DPM++ 2M",
+    Sampler.DPMPP_2M_SDE: "DPM++ 2M SDE",
+    Sampler.DPMPP_SDE: "DPM++ SDE",
+    Sampler.DPMPP_2S_A: "DPM++ 2S a",
+    Sampler.LMS: "LMS",
     Sampler.DDIM: "DDIM",
     Sampler.PNDM: "PLMS",
-    Sampler.DPMPP_2M: "DPM++ 2M",
-    Sampler.DPMPP_2M_KARRAS: "DPM++ 2M Karras",
     Sampler.UNIPC: "UniPC",
+    Sampler.DEIS: "DEIS",
+    Sampler.LCM: "LCM",
+    Sampler.TCD: "TCD",
 }
+_SAMPLER_BY_LABEL = {label.lower(): sampler for sampler, label in _SAMPLER_LABELS.items()}
+
+
+class ScheduleType(StrEnum):
+    AUTOMATIC = "automatic"
+    KARRAS = "karras"
+    EXPONENTIAL = "exponential"
+    NORMAL = "normal"
+
+
+SCHEDULER_LABELS = {
+    ScheduleType.AUTOMATIC: "Automatic",
+    ScheduleType.KARRAS: "Karras",
+    ScheduleType.EXPONENTIAL: "Exponential",
+    ScheduleType.NORMAL: "Normal",
+}
+
+
+class LoraRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(strict=True, pattern=MODEL_NAME_PATTERN, description="A file in models/lora/ (no extension).")
+    weight: float = Field(1.0, ge=-4, le=4, description="Adapter weight; 0 leaves the model as it is.")
+
+
+LORA_TAG = re.compile(r"<lora:([A-Za-z0-9][A-Za-z0-9._-]{0,127}):(-?\d+(?:\.\d+)?)>")
+
+
+def split_lora_tags(prompt: str) -> tuple[str, list[LoraRef]]:
+    """Take ``<lora:name:weight>`` tags out of a prompt (AUTOMATIC1111 syntax)."""
+    found = [LoraRef(name=m.group(1), weight=float(m.group(2))) for m in LORA_TAG.finditer(prompt)]
+    cleaned = re.sub(r"\s{2,}", " ", LORA_TAG.sub("", prompt)).strip(" ,")
+    return cleaned, found
+
 
 Dimension = Annotated[
     int,
@@ -67,7 +123,17 @@ class GenerationBase(BaseModel):
     height: Dimension = 512
     steps: int = Field(20, strict=True, ge=1, le=150, description="Denoising steps, 1..150.")
     cfg_scale: float = Field(7.0, ge=0, le=30, description="Classifier-free guidance scale, 0..30.")
-    sampler: Sampler = Field(Sampler.EULER_A, description="Sampler (scheduler) to denoise with.")
+    sampler: Sampler = Field(Sampler.EULER_A, description="Sampler; API name or AUTOMATIC1111 label ('DPM++ 2M').")
+    scheduler: ScheduleType = Field(
+        ScheduleType.AUTOMATIC,
+        description="Noise schedule (A1111 'Schedule type'): karras/exponential where the sampler takes them.",
+    )
+    clip_skip: int = Field(
+        1, strict=True, ge=1, le=12, description="Text-encoder layers to skip from the end (1 = none)."
+    )
+    loras: list[LoraRef] = Field(
+        [], max_length=8, description="LoRA adapters from models/lora/; <lora:name:weight> in the prompt works too."
+    )
     seed: int = Field(
         -1,
         strict=True,
@@ -86,6 +152,26 @@ class GenerationBase(BaseModel):
         if not value.strip():
             raise ValueError("prompt must contain more than whitespace")
         return value
+
+    @field_validator("sampler", mode="before")
+    @classmethod
+    def _sampler_label(cls, value: object) -> object:
+        if isinstance(value, str) and value.lower() in _SAMPLER_BY_LABEL:
+            return _SAMPLER_BY_LABEL[value.lower()]
+        return value
+
+    @field_validator("scheduler")
+    @classmethod
+    def _schedule_fits_sampler(cls, value: ScheduleType, info: ValidationInfo) -> ScheduleType:
+        sampler = info.data.get("sampler")
+        if value in (ScheduleType.KARRAS, ScheduleType.EXPONENTIAL) and sampler and not sampler.takes_sigma_schedules:
+            raise ValueError(f"{value.value} does not apply to sampler {sampler.value}; use automatic or normal")
+        return value
+
+    def all_loras(self) -> tuple[str, list[LoraRef]]:
+        """The prompt without <lora:...> tags, and the field's adapters followed by the tags' ones."""
+        prompt, tagged = split_lora_tags(self.prompt)
+        return prompt, [*self.loras, *tagged]
 
     @field_validator("cfg_scale", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -129,6 +130,9 @@ class WorkerView(BaseModel):
     pid: int | None = None
     current_job: str | None = None
     models_loaded: list[str] = Field(default_factory=list)
+    model_memory: dict[str, Any] = Field(
+        default_factory=dict, description="used_bytes, budget_bytes, loads, hits, evictions, last_load_seconds, events"
+    )
 
 
 class QueuedJob(BaseModel):

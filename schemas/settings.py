@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis used for the queue and job state.")
     data_dir: Path = Field(Path("data"), description="Outputs (images, thumbnails, job.json) live here.")
     models_dir: Path = Field(Path("models"), description="Model folders: checkpoints/<name>/ etc.")
+    hub_models: list[str] = Field(
+        [], description="Hub ids listed as checkpoints (loaded with from_pretrained; needs internet)."
+    )
     default_model: str | None = Field(
         None, description="Model used when a request names none; unset: the only installed checkpoint."
     )
@@ -54,6 +57,9 @@ class Settings(BaseSettings):
     )
     thumbnail_size: int = Field(256, ge=16, le=2048, description="Longest side of thumbnails, px.")
     device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Worker device; auto = CUDA if present.")
+    model_memory_mb: int | None = Field(
+        None, ge=1, description="Memory for resident models (LRU); unset: 90% of VRAM on CUDA, half the RAM on CPU."
+    )
     worker_heartbeat_ttl: int = Field(
         15, ge=3, description="Seconds a worker counts as alive after its last heartbeat (sent every ttl/3)."
     )

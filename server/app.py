@@ -11,12 +11,13 @@ from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
 from auth.service import AuthService
+from models.registry import ModelRegistry
 from schemas.settings import Settings
 from schemas.version import VERSION
 from server.jobs import JobService
 from server.limits import BodySizeLimit
 from server.problems import install_problem_handlers
-from server.routes import auth, generate, jobs, queue, system
+from server.routes import auth, generate, jobs, models, queue, system
 
 DESCRIPTION = """
 Self-hosted Stable Diffusion over HTTP. Submit a generation request, get a job id at once (202), poll the job or
@@ -41,7 +42,9 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="sdqueue", version=VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.auth = auth_service
-    app.state.jobs = JobService(settings, redis, sign_url=auth_service.sign)
+    registry = ModelRegistry(settings.models_dir, settings.hub_models)
+    app.state.registry = registry
+    app.state.jobs = JobService(settings, redis, registry, sign_url=auth_service.sign)
     app.state.aredis = aredis
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -52,6 +55,6 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "Last-Event-ID"],
         )
-    for module in (auth, generate, jobs, queue, system):
+    for module in (auth, generate, jobs, models, queue, system):
         app.include_router(module.router)
     return app

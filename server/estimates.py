@@ -7,7 +7,7 @@ from typing import Any
 
 from redis import Redis
 
-from models.registry import list_checkpoints
+from models.registry import ModelRegistry
 from schemas.generation import Sampler, Txt2ImgRequest
 from schemas.jobs import Estimate
 from schemas.keys import Priority, step_stats_key
@@ -42,12 +42,12 @@ def estimate(redis: Redis, request: Txt2ImgRequest, model: str) -> Estimate:
     return Estimate(seconds=round(seconds, 3), basis=basis, detail=detail)
 
 
-def parameters(settings: Settings) -> dict[str, Any]:
+def parameters(settings: Settings, registry: ModelRegistry) -> dict[str, Any]:
     """Every request field with type, limits, default and description (JSON Schema), plus the choices."""
     return {
         "modes": {"txt2img": Txt2ImgRequest.model_json_schema()},
         "samplers": [{"name": s.value, "label": s.label} for s in Sampler],
         "priorities": [p.value for p in Priority],
-        "models": [c.name for c in list_checkpoints(settings.models_dir)],
+        "models": [c.name for c in registry.checkpoints()],
         "default_model": settings.default_model,
     }

@@ -18,8 +18,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.job import JobStatus as RQStatus
 
-from models.registry import resolve_model_name
-from schemas.errors import PROBLEM_TYPE_BASE, NotFound, Problem, Unavailable
+from models.registry import ModelRegistry
+from schemas.errors import PROBLEM_TYPE_BASE, NotFound, Problem, RequestInvalid, Unavailable
 from schemas.events import publish_event
 from schemas.generation import Txt2ImgRequest
 from schemas.jobs import (
@@ -38,10 +38,12 @@ from schemas.jobs import (
     is_job_id,
 )
 from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event, cancel_key, jobs_index_key, progress_key
+from schemas.models import Arch, ModelType
 from schemas.settings import Settings
 from server.queue import QueueState
 
 API_PREFIX = "/api/v1"
+FAMILIES = {Arch.SD1, Arch.SD2, Arch.SDXL}  # LoRAs of one family do not fit models of another
 
 _STATUS_MAP = {
     RQStatus.QUEUED: JobStatus.QUEUED,
@@ -86,16 +88,29 @@ def _unsigned(path: str) -> str:
 
 
 class JobService:
-    def __init__(self, settings: Settings, redis: Redis, sign_url: Callable[[str], str] = _unsigned) -> None:
+    def __init__(
+        self, settings: Settings, redis: Redis, registry: ModelRegistry, sign_url: Callable[[str], str] = _unsigned
+    ) -> None:
         self.settings = settings
         self.redis = redis
+        self.registry = registry
         self.queue = QueueState(settings, redis)
         self.sign_url = sign_url
 
     # -- submit -------------------------------------------------------------------------------------
     def validate(self, request: Txt2ImgRequest) -> Validation:
-        model = resolve_model_name(self.settings.models_dir, request.model, self.settings.default_model)
-        return Validation(model=model, request=request)
+        """Every check a submit makes beyond the schema: the model, and each LoRA (exists, fits the model)."""
+        checkpoint = self.registry.resolve_checkpoint(request.model, self.settings.default_model)
+        _, loras = request.all_loras()
+        for index, lora in enumerate(loras):
+            entry = self.registry.find(ModelType.LORA, lora.name, "loras")
+            if {entry.arch, checkpoint.arch} <= FAMILIES and entry.arch is not checkpoint.arch:
+                raise RequestInvalid.for_field(
+                    ["body", "loras", index, "name"],
+                    f"LoRA {lora.name!r} is for {entry.arch.value}; "
+                    f"model {checkpoint.name!r} is {checkpoint.arch.value}",
+                )
+        return Validation(model=checkpoint.name, request=request)
 
     def submit(self, request: Txt2ImgRequest, owner: str = "anonymous") -> JobAccepted:
         model = self.validate(request).model

@@ -3,6 +3,7 @@ clearing, and the last retention sweep's disk usage. Synchronous (redis-py and R
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -123,6 +124,7 @@ class QueueState:
                     pid=int(data["pid"]) if data.get("pid") else None,
                     current_job=data.get("current_job") or None,
                     models_loaded=[m for m in data.get("models_loaded", "").split(",") if m],
+                    model_memory=json.loads(data.get("model_memory") or "{}"),
                 )
             )
         return sorted(views, key=lambda w: w.name)

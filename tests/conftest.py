@@ -38,12 +38,13 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder with ``checkpoints/tiny`` (tiny random SD1.x) and ``checkpoints/broken``
-    (same layout, UNet weights replaced by garbage: the registry lists it, loading it fails)."""
-    from models.tiny import write_tiny_model
+    """A models folder with ``checkpoints/tiny`` (tiny random SD1.x), ``checkpoints/broken`` (same layout, UNet
+    weights replaced by garbage: the registry lists it, loading it fails) and ``lora/tiny-lora.safetensors``."""
+    from models.tiny import write_tiny_lora, write_tiny_model
 
     root = tmp_path_factory.mktemp("models")
     tiny = write_tiny_model(root / "checkpoints" / "tiny")
+    write_tiny_lora(tiny, root / "lora" / "tiny-lora.safetensors")
     broken = root / "checkpoints" / "broken"
     shutil.copytree(tiny, broken)
     (broken / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"not a safetensors file")

@@ -11,6 +11,7 @@ A third exits at once.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -26,7 +27,7 @@ from rq.job import Job
 
 from models.manager import ModelManager, choose_device
 from models.preview import PreviewDecoder
-from models.registry import resolve_model_name
+from models.registry import ModelRegistry
 from schemas.errors import AppError
 from schemas.events import publish_event
 from schemas.keys import RQ_SERIALIZER, Event, queue_names, worker_heartbeat_key
@@ -80,6 +81,17 @@ class SdqWorker(SimpleWorker):
             "device": manager.policy.describe(),
             "previews": self.context.previews.method if self.context.preview_every else "off",
             "models_loaded": ",".join(manager.loaded),
+            "model_memory": json.dumps(
+                {
+                    "used_bytes": manager.used_bytes,
+                    "budget_bytes": manager.budget_bytes,
+                    "loads": manager.stats.loads,
+                    "hits": manager.stats.hits,
+                    "evictions": manager.stats.evictions,
+                    "last_load_seconds": manager.stats.last_load_seconds,
+                    "events": manager.stats.events,
+                }
+            ),
             "current_job": self.context.current_job or "",
         }
         key = worker_heartbeat_key(self.name)
@@ -108,6 +120,15 @@ class SdqWorker(SimpleWorker):
                 return
 
     # -- job outcomes ---------------------------------------------------------------------------------
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        self.context.current_job = job.id
+        self._beat()  # current job and model memory are visible at once, not only at the next beat
+        try:
+            super().execute_job(job, queue)
+        finally:
+            self.context.current_job = None
+            self._beat()
+
     def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         super().handle_job_success(job, queue, *args, **kwargs)
         publish_event(self.connection, job.id, Event.FINISHED, {}, self.context.settings.retention_seconds)
@@ -153,7 +174,7 @@ def preload_default_model(context: runtime.WorkerContext) -> None:
     """Load the default model before the first job, when one can be resolved; failures only log."""
     settings = context.settings
     try:
-        name = resolve_model_name(settings.models_dir, None, settings.default_model)
+        name = context.manager.registry.resolve_checkpoint(None, settings.default_model).name
         context.manager.get(name)
         log.info("preloaded model %s", name)
     except AppError as exc:
@@ -162,7 +183,9 @@ def preload_default_model(context: runtime.WorkerContext) -> None:
 
 def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True) -> None:
     redis = Redis.from_url(settings.redis_url)
-    manager = ModelManager(settings.models_dir, choose_device(settings.device))
+    registry = ModelRegistry(settings.models_dir, settings.hub_models)
+    budget = settings.model_memory_mb * 1024 * 1024 if settings.model_memory_mb else None
+    manager = ModelManager(registry, choose_device(settings.device), budget)
     previews = PreviewDecoder(settings.models_dir, manager.policy.device)
     context = runtime.WorkerContext(settings=settings, redis=redis, manager=manager, previews=previews)
     runtime.install(context)

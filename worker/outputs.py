@@ -37,16 +37,20 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
 
 def infotext(request: Txt2ImgRequest, seed: int, model: str, version: str) -> str:
     """The AUTOMATIC1111 ``parameters`` text: prompt, negative prompt, then the settings line."""
-    lines = [request.prompt]
+    prompt, loras = request.all_loras()
+    lines = [prompt]
     if request.negative_prompt:
         lines.append(f"Negative prompt: {request.negative_prompt}")
     settings = [
         f"Steps: {request.steps}",
         f"Sampler: {request.sampler.label}",
+        *([f"Schedule type: {request.scheduler.value.capitalize()}"] if request.scheduler.value != "automatic" else []),
         f"CFG scale: {request.cfg_scale:g}",
         f"Seed: {seed}",
         f"Size: {request.width}x{request.height}",
         f"Model: {model}",
+        *([f"Clip skip: {request.clip_skip}"] if request.clip_skip > 1 else []),
+        *([f'Lora weights: "{", ".join(f"{lo.name}: {lo.weight:g}" for lo in loras)}"'] if loras else []),
         f"Version: sdqueue {version}",
     ]
     lines.append(", ".join(settings))

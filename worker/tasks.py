@@ -19,11 +19,12 @@ from typing import Any
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from models.txt2img import run_txt2img
+from models.txt2img import LoraFile, run_txt2img
 from schemas.errors import AppError, GenerationFailed, JobTimedOut
-from schemas.generation import SEED_MAX, batch_seeds
+from schemas.generation import SEED_MAX, Txt2ImgRequest, batch_seeds
 from schemas.jobs import JobPayload, JobResult, WorkerTimings
 from schemas.keys import Event, step_stats_key
+from schemas.models import ModelType
 from schemas.version import VERSION
 from worker import runtime
 from worker.outputs import infotext, write_images, write_job_json
@@ -97,6 +98,7 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
         reporter.step,
         on_preview=lambda step, latents: reporter.preview(step, context.previews.data_url(latents)),
         preview_every=context.preview_every,
+        loras=_lora_files(context, request),
     )
     generated = time.perf_counter()
     reporter.check_stop()
@@ -131,6 +133,15 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
         },
     )
     return result
+
+
+def _lora_files(context: runtime.WorkerContext, request: Txt2ImgRequest) -> list[LoraFile]:
+    registry = context.manager.registry
+    _, loras = request.all_loras()
+    return [
+        LoraFile(lora.name, registry.models_dir / registry.find(ModelType.LORA, lora.name, "loras").path, lora.weight)
+        for lora in loras
+    ]
 
 
 def _record_step_time(context: runtime.WorkerContext, payload: JobPayload, result: JobResult) -> None:

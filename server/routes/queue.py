@@ -58,5 +58,5 @@ async def estimate_request(request: Txt2ImgRequest, jobs: JobsDep, principal: Ca
 
 
 @router.get("/parameters", summary="Every request field with limits and defaults (JSON Schema), and the choices")
-async def get_parameters(settings: SettingsDep, principal: CanReadModels) -> dict[str, Any]:
-    return await run_in_threadpool(parameters, settings)
+async def get_parameters(settings: SettingsDep, jobs: JobsDep, principal: CanReadModels) -> dict[str, Any]:
+    return await run_in_threadpool(parameters, settings, jobs.registry)

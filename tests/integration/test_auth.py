@@ -467,7 +467,7 @@ def test_optional_mode_lets_guests_in_with_guest_scopes(make_stack) -> None:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="PAM is Linux-only here")
-def test_pam_login_with_a_throwaway_system_user(make_stack) -> None:
+def test_pam_login_with_a_throwaway_system_user(make_stack, redis_server) -> None:
     import os
 
     if os.geteuid() != 0:
@@ -476,7 +476,9 @@ def test_pam_login_with_a_throwaway_system_user(make_stack) -> None:
     subprocess.run(["useradd", "--no-create-home", user], check=True, capture_output=True)
     try:
         subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True)
-        stack = make_stack(worker=False, SDQ_AUTH="pam")
+        # Its own Redis database: failed logins of other tests from 127.0.0.1 must not lock this address.
+        own_db = redis_server.url.rsplit("/", 1)[0] + "/8"
+        stack = make_stack(worker=False, SDQ_AUTH="pam", SDQ_REDIS_URL=own_db)
         good = requests.post(stack.url("/api/v1/auth/login"), json={"username": user, "password": password}, timeout=30)
         assert good.status_code == 200, good.text
         assert call(stack, "GET", "/api/v1/auth/me", good.json()["access_token"]).json()["user"] == user
@@ -485,7 +487,7 @@ def test_pam_login_with_a_throwaway_system_user(make_stack) -> None:
 
         # unix mode limited to a group: refused until the user joins it.
         subprocess.run(["groupadd", group], check=True, capture_output=True)
-        gated = make_stack(worker=False, SDQ_AUTH="unix", SDQ_UNIX_GROUP=group)
+        gated = make_stack(worker=False, SDQ_AUTH="unix", SDQ_UNIX_GROUP=group, SDQ_REDIS_URL=own_db)
         body = {"username": user, "password": password}
         assert requests.post(gated.url("/api/v1/auth/login"), json=body, timeout=30).status_code == 401
         subprocess.run(["usermod", "-aG", group, user], check=True, capture_output=True)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from models.manager import ModelManager, choose_device
+from models.registry import ModelRegistry
 from models.txt2img import run_txt2img
 from schemas.errors import ModelLoadFailed
 from schemas.generation import Sampler, Txt2ImgRequest
@@ -15,7 +16,7 @@ from schemas.generation import Sampler, Txt2ImgRequest
 
 @pytest.fixture(scope="module")
 def manager(models_dir: Path) -> ModelManager:
-    return ModelManager(models_dir, choose_device("cpu"))
+    return ModelManager(ModelRegistry(models_dir), choose_device("cpu"))
 
 
 def test_cpu_policy_is_fp32() -> None:
@@ -50,6 +51,6 @@ def test_jobs_do_not_leak_scheduler_settings(manager: ModelManager) -> None:
     """A karras job must not change the scheduler later jobs start from (the base pipeline is untouched)."""
     base = manager.get("tiny")
     before = dict(base.scheduler.config)
-    request = Txt2ImgRequest(prompt="x", width=64, height=64, steps=2, sampler=Sampler.DPMPP_2M_KARRAS)
+    request = Txt2ImgRequest(prompt="x", width=64, height=64, steps=2, sampler=Sampler.DPMPP_2M, scheduler="karras")
     run_txt2img(base, request, [1], lambda *_: None)
     assert dict(base.scheduler.config) == before

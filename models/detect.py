@@ -1,0 +1,180 @@
+"""Know what a model file or folder is without loading tensors (torch-free).
+
+Safetensors: the first 8 bytes are the little-endian length of a JSON header mapping tensor names to dtype, shape
+and offsets; the key names and a few shapes tell the architecture. Diffusers folders: ``model_index.json``
+(``_class_name``) and the component configs. Pickled ``.ckpt/.pt/.bin`` cannot be read safely without torch:
+they are listed with arch ``unknown``.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from schemas.models import Arch, ModelType
+
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+
+class InvalidModel(Exception):
+    """The file or folder is corrupt or truncated; the message says why."""
+
+
+@dataclass(frozen=True)
+class Detection:
+    arch: Arch
+    inpaint: bool = False
+    prediction: str | None = None
+
+
+def read_safetensors_header(path: Path) -> dict[str, Any]:
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(8)
+        if len(head) < 8:
+            raise InvalidModel("shorter than a safetensors header")
+        (length,) = struct.unpack("<Q", head)
+        if length > MAX_HEADER_BYTES or 8 + length > size:
+            raise InvalidModel(
+                f"header length {length} does not fit in a {size}-byte file (truncated or not safetensors)"
+            )
+        try:
+            header = json.loads(handle.read(length))
+        except ValueError as exc:
+            raise InvalidModel(f"header is not JSON: {exc}") from exc
+    if not isinstance(header, dict):
+        raise InvalidModel("header is not a JSON object")
+    header.pop("__metadata__", None)
+    end = max((entry["data_offsets"][1] for entry in header.values() if isinstance(entry, dict)), default=0)
+    if 8 + length + end > size:
+        raise InvalidModel(f"tensors need {8 + length + end} bytes but the file has {size} (truncated)")
+    return header
+
+
+def _shape(header: dict[str, Any], key: str) -> list[int] | None:
+    entry = header.get(key)
+    return list(entry["shape"]) if isinstance(entry, dict) else None
+
+
+def _has(keys: set[str], *prefixes: str) -> bool:
+    return any(k.startswith(prefixes) for k in keys)
+
+
+def _arch_from_context_dim(dim: int | None) -> Arch:
+    return {768: Arch.SD1, 1024: Arch.SD2, 2048: Arch.SDXL}.get(dim or 0, Arch.UNKNOWN)
+
+
+def detect_checkpoint(header: dict[str, Any]) -> Detection:
+    keys = set(header)
+    if _has(keys, "model.diffusion_model.joint_blocks.", "joint_blocks."):
+        return Detection(Arch.SD3)
+    if _has(keys, "double_blocks.", "model.diffusion_model.double_blocks."):
+        return Detection(Arch.FLUX)
+    first = _shape(header, "model.diffusion_model.input_blocks.0.0.weight")
+    inpaint = bool(first and len(first) == 4 and first[1] == 9)
+    if _has(keys, "conditioner.embedders.1."):
+        return Detection(Arch.SDXL, inpaint)
+    if _has(keys, "conditioner.embedders.0.model."):
+        return Detection(Arch.SDXL_REFINER, inpaint)
+    if _has(keys, "cond_stage_model.model."):
+        return Detection(Arch.SD2, inpaint)
+    if _has(keys, "cond_stage_model.transformer."):
+        return Detection(Arch.SD1, inpaint)
+    return Detection(Arch.UNKNOWN, inpaint)
+
+
+def _context_dim(header: dict[str, Any], marker: str) -> int | None:
+    """The input width of a cross-attention key projection (768 SD1, 1024 SD2, 2048 SDXL)."""
+    for key, entry in header.items():
+        if marker in key and "to_k" in key and isinstance(entry, dict) and len(entry["shape"]) == 2:
+            return int(entry["shape"][1])
+    return None
+
+
+def detect_lora(header: dict[str, Any]) -> Detection:
+    keys = set(header)
+    if any("lora_te2_" in k or k.startswith("text_encoder_2.") for k in keys):
+        return Detection(Arch.SDXL)
+    dim = _context_dim({k: v for k, v in header.items() if "down" in k or "lora_A" in k}, "attn2")
+    arch = _arch_from_context_dim(dim)
+    return Detection(arch if arch is not Arch.UNKNOWN else Arch.SD1)
+
+
+def detect_embedding(header: dict[str, Any]) -> Detection:
+    if "clip_g" in header:
+        return Detection(Arch.SDXL)
+    for key in ("emb_params", "clip_l", *header):
+        shape = _shape(header, key)
+        if shape:
+            return Detection({768: Arch.SD1, 1024: Arch.SD2, 1280: Arch.SDXL}.get(shape[-1], Arch.UNKNOWN))
+    return Detection(Arch.UNKNOWN)
+
+
+def detect_safetensors(path: Path, folder_type: ModelType) -> tuple[ModelType, Detection]:
+    header = read_safetensors_header(path)
+    keys = set(header)
+    if folder_type is ModelType.LORA or _has(keys, "lora_unet_", "lora_te") or any(".lora_" in k for k in keys):
+        return ModelType.LORA, detect_lora(header)
+    if folder_type is ModelType.EMBEDDING or "emb_params" in keys or "clip_g" in keys:
+        return ModelType.EMBEDDING, detect_embedding(header)
+    if folder_type is ModelType.UPSCALER:
+        return ModelType.UPSCALER, Detection(Arch.UPSCALER)
+    if _has(keys, "control_model.", "controlnet_cond_embedding."):
+        return ModelType.CONTROLNET, Detection(_arch_from_context_dim(_context_dim(header, "attn2")))
+    if not _has(keys, "model.diffusion_model.", "double_blocks.", "joint_blocks.") and _has(
+        keys, "encoder.down", "decoder.up", "first_stage_model."
+    ):
+        return ModelType.VAE, Detection(Arch.UNKNOWN)
+    return folder_type, detect_checkpoint(header)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidModel(f"{path.name} is unreadable: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidModel(f"{path.name} is not a JSON object")
+    return data
+
+
+_PIPELINE_ARCH = {
+    "StableDiffusionPipeline": Arch.SD1,
+    "StableDiffusionImg2ImgPipeline": Arch.SD1,
+    "StableDiffusionInpaintPipeline": Arch.SD1,
+    "StableDiffusionXLPipeline": Arch.SDXL,
+    "StableDiffusionXLInpaintPipeline": Arch.SDXL,
+    "StableDiffusionXLImg2ImgPipeline": Arch.SDXL_REFINER,
+    "StableDiffusion3Pipeline": Arch.SD3,
+    "FluxPipeline": Arch.FLUX,
+}
+_COMPONENT_TYPES = {
+    "AutoencoderKL": ModelType.VAE,
+    "AutoencoderTiny": ModelType.TAESD,
+    "ControlNetModel": ModelType.CONTROLNET,
+}
+
+
+def detect_diffusers_pipeline(folder: Path) -> Detection:
+    index = _read_json(folder / "model_index.json")
+    arch = _PIPELINE_ARCH.get(str(index.get("_class_name")), Arch.UNKNOWN)
+    unet = folder / "unet" / "config.json"
+    unet_config = _read_json(unet) if unet.is_file() else {}
+    inpaint = unet_config.get("in_channels") == 9 or "Inpaint" in str(index.get("_class_name"))
+    if arch is Arch.SD1 and unet_config.get("cross_attention_dim") == 1024:
+        arch = Arch.SD2
+    if arch is Arch.SDXL and "text_encoder" not in index:
+        arch = Arch.SDXL_REFINER
+    scheduler = folder / "scheduler" / "scheduler_config.json"
+    prediction = _read_json(scheduler).get("prediction_type") if scheduler.is_file() else None
+    return Detection(arch, bool(inpaint), prediction if isinstance(prediction, str) else None)
+
+
+def detect_diffusers_component(folder: Path, folder_type: ModelType) -> tuple[ModelType, Detection]:
+    config = _read_json(folder / "config.json")
+    kind = _COMPONENT_TYPES.get(str(config.get("_class_name")), folder_type)
+    dim = config.get("cross_attention_dim")
+    return kind, Detection(_arch_from_context_dim(dim if isinstance(dim, int) else None))

@@ -1,0 +1,46 @@
+"""Model file hashes: full sha256 (computed once, cached in Redis by path + size + mtime) and the AUTOMATIC1111
+short hash (its first 10 hex digits, A1111's "AutoV2"). Torch-free."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+CHUNK = 8 * 1024 * 1024
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def short_hash(sha256: str) -> str:
+    return sha256[:10]
+
+
+def _key(path: Path) -> str:
+    return f"sdq:hash:{path}"
+
+
+def cached_sha256(redis: Any, path: Path) -> str | None:
+    """The cached hash if the file still has the size and mtime it was hashed with."""
+    stat = path.stat()
+    raw = redis.hgetall(_key(path))
+    data = {k.decode(): v.decode() for k, v in raw.items()}
+    if data.get("size") == str(stat.st_size) and data.get("mtime") == repr(stat.st_mtime):
+        return data.get("sha256")
+    return None
+
+
+def compute_sha256(redis: Any, path: Path) -> str:
+    found = cached_sha256(redis, path)
+    if found:
+        return found
+    stat = path.stat()
+    value = file_sha256(path)
+    redis.hset(_key(path), mapping={"size": stat.st_size, "mtime": repr(stat.st_mtime), "sha256": value})
+    return value

@@ -1,0 +1,143 @@
+"""Installed models: list with filters, sort and pages; one model; types; rescan; hash; stats; samplers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from auth.deps import CanReadModels
+from models.hashing import cached_sha256, compute_sha256, short_hash
+from models.registry import ModelRegistry
+from schemas.errors import NotFound, RequestInvalid
+from schemas.generation import SCHEDULER_LABELS, Sampler, ScheduleType
+from schemas.models import Arch, ModelEntry, ModelPage, ModelStats, ModelType
+from server.deps import JobsDep, problem_responses
+
+router = APIRouter(prefix="/api/v1", tags=["models"])
+
+SORT_KEYS = {
+    "name": lambda e: e.name.lower(),
+    "size": lambda e: e.size_bytes,
+    "date": lambda e: e.modified_at.timestamp() if e.modified_at else 0,
+    "type": lambda e: (e.type.value, e.name.lower()),
+}
+
+
+def _registry(request: Request) -> ModelRegistry:
+    registry: ModelRegistry = request.app.state.registry
+    return registry
+
+
+def _with_hash(entry: ModelEntry, registry: ModelRegistry, redis: Any) -> ModelEntry:
+    path = registry.models_dir / entry.path
+    if entry.format in ("diffusers", "hub") or not path.is_file():
+        return entry
+    sha = cached_sha256(redis, path)
+    return entry.model_copy(update={"sha256": sha, "short_hash": short_hash(sha) if sha else None})
+
+
+@router.get(
+    "/models",
+    response_model=ModelPage,
+    responses=problem_responses(401, 403, 422),
+    summary="Installed models (rescans the folders), filtered, sorted and paged",
+)
+def list_models(
+    request: Request,
+    jobs: JobsDep,
+    principal: CanReadModels,
+    type: Annotated[ModelType | None, Query(description="Only this type.")] = None,
+    search: Annotated[str | None, Query(max_length=100, description="Case-insensitive part of the name.")] = None,
+    arch: Annotated[Arch | None, Query(description="Only this architecture.")] = None,
+    sort: Literal["name", "size", "date", "type"] = "name",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ModelPage:
+    registry = _registry(request)
+    entries = [
+        e
+        for e in registry.refresh()
+        if (type is None or e.type is type)
+        and (arch is None or e.arch is arch)
+        and (not search or search.lower() in e.name.lower())
+    ]
+    entries.sort(key=SORT_KEYS[sort])
+    chosen = entries[(page - 1) * limit : page * limit]
+    return ModelPage(
+        items=[_with_hash(e, registry, jobs.redis) for e in chosen], page=page, limit=limit, total=len(entries)
+    )
+
+
+@router.get("/models/types", summary="Model types with their folder and how many are installed")
+def model_types(request: Request, principal: CanReadModels) -> list[dict[str, Any]]:
+    from schemas.models import TYPE_FOLDERS
+
+    entries = _registry(request).entries()
+    return [
+        {"type": t.value, "folder": folder, "count": sum(1 for e in entries if e.type is t)}
+        for folder, t in TYPE_FOLDERS.items()
+    ]
+
+
+@router.get("/models/stats", response_model=ModelStats, summary="Counts, disk use, and each worker's resident models")
+def model_stats(request: Request, jobs: JobsDep, principal: CanReadModels) -> ModelStats:
+    entries = _registry(request).entries()
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.type.value] = counts.get(entry.type.value, 0) + 1
+    workers = [w.model_dump(include={"name", "models_loaded", "model_memory"}) for w in jobs.queue.workers()]
+    return ModelStats(
+        counts=counts,
+        invalid=sum(1 for e in entries if e.status != "valid"),
+        bytes=sum(e.size_bytes for e in entries),
+        workers=workers,
+    )
+
+
+@router.post("/models/refresh", summary="Rescan the model folders now")
+def refresh_models(request: Request, principal: CanReadModels) -> dict[str, int]:
+    return {"count": len(_registry(request).refresh())}
+
+
+def _entry(request: Request, model_id: str) -> ModelEntry:
+    entry = _registry(request).get(model_id)
+    if entry is None:
+        raise NotFound(f"no model {model_id!r}")
+    return entry
+
+
+@router.get(
+    "/models/{model_id}",
+    response_model=ModelEntry,
+    responses=problem_responses(401, 404),
+    summary="One model by id ('<type>:<name>')",
+)
+def get_model(model_id: str, request: Request, jobs: JobsDep, principal: CanReadModels) -> ModelEntry:
+    return _with_hash(_entry(request, model_id), _registry(request), jobs.redis)
+
+
+@router.post(
+    "/models/{model_id}/hash",
+    response_model=ModelEntry,
+    responses=problem_responses(401, 404, 422),
+    summary="Compute (once; cached by path, size and mtime) the file's sha256 and A1111 short hash",
+)
+def hash_model(model_id: str, request: Request, jobs: JobsDep, principal: CanReadModels) -> ModelEntry:
+    entry = _entry(request, model_id)
+    registry = _registry(request)
+    path = registry.models_dir / entry.path
+    if entry.format in ("diffusers", "hub") or not path.is_file():
+        raise RequestInvalid.for_field(["path", "model_id"], "only single files have a file hash")
+    compute_sha256(jobs.redis, path)
+    return _with_hash(entry, registry, jobs.redis)
+
+
+@router.get("/samplers", summary="Samplers: API name and AUTOMATIC1111 label")
+async def samplers(principal: CanReadModels) -> list[dict[str, str]]:
+    return [{"name": s.value, "label": s.label} for s in Sampler]
+
+
+@router.get("/schedulers", summary="Noise schedule types (A1111 'Schedule type')")
+async def schedulers(principal: CanReadModels) -> list[dict[str, str]]:
+    return [{"name": s.value, "label": SCHEDULER_LABELS[s]} for s in ScheduleType]

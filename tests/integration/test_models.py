@@ -1,0 +1,105 @@
+"""Models through the API and the real worker: listing, detection, hashes, LoRA per request, LRU, samplers."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from tests.conftest import Stack
+
+pytestmark = pytest.mark.integration
+
+
+def pixels(stack: Stack, view: dict) -> np.ndarray:
+    data = requests.get(stack.url(view["images"][0]["url"]), timeout=10).content
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_models_are_listed_with_type_arch_and_filters(stack: Stack) -> None:
+    listing = stack.get("/api/v1/models?limit=200")
+    found = {m["id"]: m for m in listing["items"]}
+    tiny = found["checkpoint:tiny"]
+    assert (tiny["type"], tiny["arch"], tiny["format"], tiny["status"]) == ("checkpoint", "sd1", "diffusers", "valid")
+    lora = found["lora:tiny-lora"]
+    assert (lora["type"], lora["arch"], lora["format"]) == ("lora", "sd1", "safetensors")
+    assert lora["size_bytes"] > 0 and lora["path"] == "lora/tiny-lora.safetensors"
+    assert [m["id"] for m in stack.get("/api/v1/models?type=lora")["items"]] == ["lora:tiny-lora"]
+    assert [m["name"] for m in stack.get("/api/v1/models?search=BROK")["items"]] == ["broken"]
+    by_size = stack.get("/api/v1/models?sort=size")["items"]
+    assert [m["size_bytes"] for m in by_size] == sorted(m["size_bytes"] for m in by_size)
+    paged = stack.get("/api/v1/models?limit=1&page=2")
+    assert paged["total"] == listing["total"] and len(paged["items"]) == 1
+    assert stack.get("/api/v1/models/checkpoint:tiny")["name"] == "tiny"
+    assert requests.get(stack.url("/api/v1/models/checkpoint:nope"), timeout=10).status_code == 404
+    types = {t["type"]: t for t in stack.get("/api/v1/models/types")}
+    assert types["lora"]["count"] == 1 and types["checkpoint"]["folder"] == "checkpoints"
+
+
+def test_hash_is_sha256_with_a1111_short_hash_and_cached(stack: Stack, models_dir) -> None:
+    expected = hashlib.sha256((models_dir / "lora" / "tiny-lora.safetensors").read_bytes()).hexdigest()
+    hashed = requests.post(stack.url("/api/v1/models/lora:tiny-lora/hash"), timeout=30).json()
+    assert hashed["sha256"] == expected
+    assert hashed["short_hash"] == expected[:10]
+    assert stack.get("/api/v1/models/lora:tiny-lora")["sha256"] == expected
+    folder = requests.post(stack.url("/api/v1/models/checkpoint:tiny/hash"), timeout=10)
+    assert folder.status_code == 422
+
+
+def test_lora_weight_zero_is_the_base_and_nothing_leaks_into_the_next_job(stack: Stack) -> None:
+    base = stack.run(seed=21)
+    zero = stack.run(seed=21, loras=[{"name": "tiny-lora", "weight": 0}])
+    full = stack.run(seed=21, loras=[{"name": "tiny-lora", "weight": 1}])
+    tagged = stack.run(seed=21, prompt="a lighthouse at dusk <lora:tiny-lora:1>")
+    after = stack.run(seed=21)
+    assert all(v["status"] == "finished" for v in (base, zero, full, tagged, after))
+    assert np.array_equal(pixels(stack, base), pixels(stack, zero))
+    assert not np.array_equal(pixels(stack, base), pixels(stack, full))
+    assert np.array_equal(pixels(stack, full), pixels(stack, tagged))
+    assert np.array_equal(pixels(stack, base), pixels(stack, after))
+    png = Image.open(io.BytesIO(requests.get(stack.url(tagged["images"][0]["url"]), timeout=10).content))
+    assert png.text["parameters"].startswith("a lighthouse at dusk\n")
+    assert 'Lora weights: "tiny-lora: 1"' in png.text["parameters"]
+
+
+def test_unknown_lora_is_refused_at_submit_naming_the_field(stack: Stack) -> None:
+    response = stack.submit(loras=[{"name": "nope", "weight": 1}])
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "loras"]
+    tagged = stack.submit(prompt="x <lora:missing:0.5>")
+    assert tagged.status_code == 422 and "missing" in tagged.json()["errors"][0]["msg"]
+
+
+def test_samplers_schedulers_and_a1111_labels(stack: Stack) -> None:
+    samplers = {s["name"]: s["label"] for s in stack.get("/api/v1/samplers")}
+    assert len(samplers) == 16 and samplers["dpmpp_2m"] == "DPM++ 2M" and samplers["lms"] == "LMS"
+    assert [s["name"] for s in stack.get("/api/v1/schedulers")] == ["automatic", "karras", "exponential", "normal"]
+    view = stack.run(seed=3, sampler="DPM++ 2M", scheduler="karras", steps=3)
+    assert view["status"] == "finished" and view["request"]["sampler"] == "dpmpp_2m"
+    png = Image.open(io.BytesIO(requests.get(stack.url(view["images"][0]["url"]), timeout=10).content))
+    assert "Sampler: DPM++ 2M, Schedule type: Karras" in png.text["parameters"]
+    refused = stack.submit(sampler="ddim", scheduler="karras")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["body", "scheduler"]
+
+
+def test_lru_budget_for_one_model_evicts_and_reloads(make_stack, models_dir, tmp_path) -> None:
+    two = tmp_path / "models"
+    shutil.copytree(models_dir / "checkpoints" / "tiny", two / "checkpoints" / "tiny")
+    shutil.copytree(models_dir / "checkpoints" / "tiny", two / "checkpoints" / "twin")
+    stack = make_stack(SDQ_MODELS_DIR=str(two), SDQ_MODEL_MEMORY_MB="6")  # the tiny model is ~4.3 MB
+    for model in ("twin", "tiny", "twin"):
+        assert stack.run(model=model, seed=1)["status"] == "finished"
+    stats = stack.get("/api/v1/models/stats")
+    memory = stats["workers"][0]["model_memory"]
+    assert stats["workers"][0]["models_loaded"] == ["twin"]
+    assert memory["loads"] == 4  # the preloaded default, then twin, tiny, twin
+    assert memory["evictions"] == 3
+    assert memory["used_bytes"] <= memory["budget_bytes"] == 6 * 1024 * 1024
+    assert [e.split()[0] for e in memory["events"]][-2:] == ["evict", "load"]
+    print("model_events", memory["events"], "last_load_seconds", memory["last_load_seconds"])
+    assert stats["counts"]["checkpoint"] == 2
