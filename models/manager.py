@@ -17,6 +17,7 @@ from typing import Any
 
 from models.registry import ModelRegistry
 from schemas.errors import ModelLoadFailed
+from schemas.models import ModelType
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class ModelManager:
         self.policy = policy
         self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget(policy)
         self._resident: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self._vaes: dict[str, Any] = {}
         self.stats = ManagerStats()
 
     @property
@@ -115,6 +117,26 @@ class ModelManager:
             self.budget_bytes >> 20,
         )
         return pipeline
+
+    def get_vae(self, name: str) -> Any:
+        """A VAE from models/vae/<name> (diffusers folder), cached; on the pipelines' device and dtype."""
+        cached = self._vaes.get(name)
+        if cached is not None:
+            return cached
+        import torch
+        from diffusers import AutoencoderKL
+
+        entry = self.registry.find(ModelType.VAE, name, "vae")
+        try:
+            vae = AutoencoderKL.from_pretrained(
+                str(self.registry.models_dir / entry.path),
+                dtype=getattr(torch, self.policy.dtype_name),
+                local_files_only=True,
+            ).to(self.policy.device)
+        except Exception as exc:
+            raise ModelLoadFailed(f"VAE {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
+        self._vaes = {name: vae}  # one override VAE resident at a time
+        return vae
 
     def unload(self, name: str) -> bool:
         if name not in self._resident:

@@ -122,3 +122,23 @@ def write_tiny_lora(model_dir: Path, target: Path, seed: int = 1, rank: int = 4)
         safe_serialization=True,
     )
     return target
+
+
+def write_tiny_vae(target: Path, seed: int = 7) -> Path:
+    """A VAE with the tiny model's shape and other random weights, as a diffusers folder (for VAE overrides)."""
+    import torch
+
+    torch.manual_seed(seed)
+    vae = build_tiny_pipeline(seed).vae
+    vae.save_pretrained(target, safe_serialization=True)
+    return target
+
+
+def write_tiny_embedding(target: Path, seed: int = 3, vectors: int = 1) -> Path:
+    """An A1111-style textual-inversion embedding (``emb_params``) for the tiny text encoder (width 32)."""
+    import torch
+    from safetensors.torch import save_file
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save_file({"emb_params": torch.randn(vectors, 32, generator=torch.Generator().manual_seed(seed))}, str(target))
+    return target

@@ -17,12 +17,15 @@ PreviewCallback = Callable[[int, Any], None]
 """Called every ``preview_every`` steps with (steps done, the current latents)."""
 
 
-def _text2image_pipeline(base: Any, request: Txt2ImgRequest) -> Any:
+def _text2image_pipeline(base: Any, request: Txt2ImgRequest, vae: Any | None) -> Any:
     """A txt2img pipeline sharing ``base``'s weights with a fresh scheduler (from_pipe: no reload)."""
     from diffusers import AutoPipelineForText2Image
 
     scheduler = make_scheduler(request.sampler, request.scheduler, base.scheduler.config)
-    pipeline = AutoPipelineForText2Image.from_pipe(base, scheduler=scheduler)
+    overrides: dict[str, Any] = {"scheduler": scheduler}
+    if vae is not None:
+        overrides["vae"] = vae
+    pipeline = AutoPipelineForText2Image.from_pipe(base, **overrides)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
 
@@ -32,6 +35,20 @@ class LoraFile:
     name: str
     path: Path
     weight: float
+
+
+@contextmanager
+def embeddings_applied(pipeline: Any, embeddings: list[tuple[str, Path]]) -> Iterator[None]:
+    """Textual-inversion embeddings (token = file name) for one job, always unloaded after it."""
+    if not embeddings:
+        yield
+        return
+    try:
+        for token, path in embeddings:
+            pipeline.load_textual_inversion(str(path), token=token)
+        yield
+    finally:
+        pipeline.unload_textual_inversion()
 
 
 @contextmanager
@@ -61,6 +78,8 @@ def run_txt2img(
     on_preview: PreviewCallback | None = None,
     preview_every: int = 0,
     loras: list[LoraFile] | None = None,
+    vae: Any | None = None,
+    embeddings: list[tuple[str, Path]] | None = None,
 ) -> list[Any]:
     """Generate ``len(seeds)`` PIL images; image i uses a CPU generator seeded with ``seeds[i]``.
 
@@ -68,7 +87,7 @@ def run_txt2img(
     """
     import torch
 
-    pipeline = _text2image_pipeline(base, request)
+    pipeline = _text2image_pipeline(base, request, vae)
     generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
     prompt, _ = request.all_loras()
 
@@ -79,7 +98,11 @@ def run_txt2img(
         on_step(done, pipe.num_timesteps)
         return tensors
 
-    with loras_applied(pipeline, loras or []), torch.inference_mode():
+    with (
+        loras_applied(pipeline, loras or []),
+        embeddings_applied(pipeline, embeddings or []),
+        torch.inference_mode(),
+    ):
         output = pipeline(
             prompt=prompt,
             clip_skip=request.clip_skip - 1 if request.clip_skip > 1 else None,

@@ -131,6 +131,9 @@ class GenerationBase(BaseModel):
     clip_skip: int = Field(
         1, strict=True, ge=1, le=12, description="Text-encoder layers to skip from the end (1 = none)."
     )
+    vae: str | None = Field(
+        None, strict=True, pattern=MODEL_NAME_PATTERN, description="A VAE from models/vae/ instead of the model's own."
+    )
     loras: list[LoraRef] = Field(
         [], max_length=8, description="LoRA adapters from models/lora/; <lora:name:weight> in the prompt works too."
     )

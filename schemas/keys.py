@@ -6,6 +6,7 @@ from enum import StrEnum
 
 # The API enqueues by dotted path, so it never imports worker code.
 RUN_JOB_TASK = "worker.tasks.run_job"
+CONTROL_TASK = "worker.tasks.control_job"  # model load/unload, carried out by the worker that owns the GPU
 # RQ stores job arguments and results with this serializer (JSON: no pickle crosses the boundary).
 RQ_SERIALIZER = "rq.serializers.JSONSerializer"
 

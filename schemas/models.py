@@ -71,6 +71,18 @@ class ModelPage(BaseModel):
     total: int
 
 
+class ModelOperation(BaseModel):
+    """A load or unload the worker carries out (``POST /api/v1/models/{id}/load``); poll its ``links.self``."""
+
+    id: str
+    action: str = Field(description="load | unload")
+    model: str
+    status: str = Field(description="queued | started | finished | failed")
+    result: dict[str, object] | None = Field(None, description="What the worker did (resident models, seconds).")
+    error: str | None = None
+    links: dict[str, str]
+
+
 class ModelStats(BaseModel):
     counts: dict[str, int] = Field(description="Entries per type.")
     invalid: int

@@ -37,8 +37,17 @@ from schemas.jobs import (
     Validation,
     is_job_id,
 )
-from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event, cancel_key, jobs_index_key, progress_key
-from schemas.models import Arch, ModelType
+from schemas.keys import (
+    CONTROL_TASK,
+    RQ_SERIALIZER,
+    RUN_JOB_TASK,
+    Event,
+    Priority,
+    cancel_key,
+    jobs_index_key,
+    progress_key,
+)
+from schemas.models import Arch, ModelOperation, ModelType
 from schemas.settings import Settings
 from server.queue import QueueState
 
@@ -101,6 +110,10 @@ class JobService:
     def validate(self, request: Txt2ImgRequest) -> Validation:
         """Every check a submit makes beyond the schema: the model, and each LoRA (exists, fits the model)."""
         checkpoint = self.registry.resolve_checkpoint(request.model, self.settings.default_model)
+        if request.vae is not None:
+            vae = self.registry.find(ModelType.VAE, request.vae, "vae")
+            if vae.format != "diffusers":
+                raise RequestInvalid.for_field(["body", "vae"], "only diffusers-folder VAEs load in this version")
         _, loras = request.all_loras()
         for index, lora in enumerate(loras):
             entry = self.registry.find(ModelType.LORA, lora.name, "loras")
@@ -142,9 +155,12 @@ class JobService:
             raise NotFound(f"no job {job_id!r}")
         with redis_errors_as_unavailable():
             try:
-                return Job.fetch(job_id, connection=self.redis, serializer=RQ_SERIALIZER)
+                job = Job.fetch(job_id, connection=self.redis, serializer=RQ_SERIALIZER)
             except NoSuchJobError as exc:
                 raise NotFound(f"no job {job_id!r}") from exc
+        if job.func_name != RUN_JOB_TASK:  # a model operation, read at /api/v1/models/operations/{id}
+            raise NotFound(f"no job {job_id!r}")
+        return job
 
     def view(self, job_id: str) -> JobView:
         job = self.fetch(job_id)
@@ -294,6 +310,48 @@ class JobService:
                 return CancelResult(id=job_id, status=JobStatus.CANCELED, detail="removed from the queue")
             self.redis.set(cancel_key(job_id), 1, ex=self.settings.retention_seconds)
         return CancelResult(id=job_id, status=JobStatus.STARTED, detail="the worker stops the job at its next step")
+
+    def enqueue_model_operation(self, action: str, model: str) -> ModelOperation:
+        """Queue a load/unload at high priority, ahead of generation jobs."""
+        operation_id = uuid.uuid4().hex
+        with redis_errors_as_unavailable():
+            self.queue.queue_for(Priority.HIGH).enqueue_call(
+                CONTROL_TASK,
+                args=({"action": action, "model": model},),
+                job_id=operation_id,
+                timeout=self.settings.job_timeout,
+                result_ttl=3600,
+                failure_ttl=3600,
+                description=f"{action} {model}",
+                meta={"action": action, "model": model},
+                at_front=True,
+            )
+        return self.model_operation(operation_id)
+
+    def model_operation(self, operation_id: str) -> ModelOperation:
+        if not is_job_id(operation_id):
+            raise NotFound(f"no operation {operation_id!r}")
+        with redis_errors_as_unavailable():
+            try:
+                job = Job.fetch(operation_id, connection=self.redis, serializer=RQ_SERIALIZER)
+            except NoSuchJobError as exc:
+                raise NotFound(f"no operation {operation_id!r}") from exc
+            if job.func_name != CONTROL_TASK:
+                raise NotFound(f"no operation {operation_id!r}")
+            status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+            result = job.return_value() if status is JobStatus.FINISHED else None
+        error = None
+        if status is JobStatus.FAILED:
+            error = str(job.meta.get("error", {}).get("detail") or (job.exc_info or "").strip().splitlines()[-1:])
+        return ModelOperation(
+            id=operation_id,
+            action=job.meta.get("action", ""),
+            model=job.meta.get("model", ""),
+            status=status.value,
+            result=result,
+            error=error,
+            links={"self": f"{API_PREFIX}/models/operations/{operation_id}"},
+        )
 
     def queued_count(self, owner: str) -> int:
         with redis_errors_as_unavailable():

@@ -19,6 +19,7 @@ from schemas.jobs import JobPayload, JobStatus, QueuedJob, StorageView, WorkerVi
 from schemas.keys import (
     PRIORITY_ORDER,
     RQ_SERIALIZER,
+    RUN_JOB_TASK,
     WORKER_HEARTBEAT_PATTERN,
     Event,
     Priority,
@@ -62,7 +63,7 @@ class QueueState:
         for priority, queue in self.queues.items():
             ids = queue.get_job_ids(0, limit - len(listed) - 1) if len(listed) < limit else []
             for job in Job.fetch_many(ids, connection=self.redis, serializer=RQ_SERIALIZER):
-                if job is None:
+                if job is None or job.func_name != RUN_JOB_TASK:
                     continue
                 payload = JobPayload.model_validate(job.args[0])
                 listed.append(
@@ -104,7 +105,7 @@ class QueueState:
         canceled = 0
         for queue in self.queues.values():
             for job in Job.fetch_many(queue.get_job_ids(), connection=self.redis, serializer=RQ_SERIALIZER):
-                if job is not None and self.cancel_queued(job):
+                if job is not None and job.func_name == RUN_JOB_TASK and self.cancel_queued(job):
                     canceled += 1
         return canceled
 

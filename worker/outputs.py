@@ -49,6 +49,7 @@ def infotext(request: Txt2ImgRequest, seed: int, model: str, version: str) -> st
         f"Seed: {seed}",
         f"Size: {request.width}x{request.height}",
         f"Model: {model}",
+        *([f"VAE: {request.vae}"] if request.vae else []),
         *([f"Clip skip: {request.clip_skip}"] if request.clip_skip > 1 else []),
         *([f'Lora weights: "{", ".join(f"{lo.name}: {lo.weight:g}" for lo in loras)}"'] if loras else []),
         f"Version: sdqueue {version}",

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import shutil
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rq import get_current_job
@@ -99,6 +101,8 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
         on_preview=lambda step, latents: reporter.preview(step, context.previews.data_url(latents)),
         preview_every=context.preview_every,
         loras=_lora_files(context, request),
+        vae=context.manager.get_vae(request.vae) if request.vae else None,
+        embeddings=_embeddings_in(context, request),
     )
     generated = time.perf_counter()
     reporter.check_stop()
@@ -144,6 +148,19 @@ def _lora_files(context: runtime.WorkerContext, request: Txt2ImgRequest) -> list
     ]
 
 
+def _embeddings_in(context: runtime.WorkerContext, request: Txt2ImgRequest) -> list[tuple[str, Path]]:
+    """Embeddings whose file name appears as a word in the prompt or negative prompt (A1111 convention)."""
+    registry = context.manager.registry
+    text = f"{request.prompt} {request.negative_prompt}"
+    return [
+        (entry.name, registry.models_dir / entry.path)
+        for entry in registry.refresh()
+        if entry.type is ModelType.EMBEDDING
+        and entry.status == "valid"
+        and re.search(rf"(?<![\w-]){re.escape(entry.name)}(?![\w-])", text)
+    ]
+
+
 def _record_step_time(context: runtime.WorkerContext, payload: JobPayload, result: JobResult) -> None:
     """Keep a smoothed seconds-per-step-per-image for this model and size (used by /api/v1/estimate)."""
     request = payload.request
@@ -161,3 +178,15 @@ def _record_step_time(context: runtime.WorkerContext, payload: JobPayload, resul
         context.redis.hset(key, field, json.dumps({**measured, "n": (previous or {}).get("n", 0) + 1}))
     except Exception:  # statistics are best effort; never fail a finished job over them
         log.warning("could not record step time for job %s", payload.job_id, exc_info=True)
+
+
+def control_job(data: dict[str, Any]) -> dict[str, Any]:
+    """Load or unload a model on this worker (``POST /api/v1/models/{id}/load|unload``)."""
+    manager = runtime.current().manager
+    started = time.perf_counter()
+    if data["action"] == "load":
+        manager.get(data["model"])
+        done = {"loaded": data["model"]}
+    else:
+        done = {"unloaded": manager.unload(data["model"])}
+    return {**done, "seconds": round(time.perf_counter() - started, 4), "resident": manager.loaded}

@@ -6,12 +6,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from auth.deps import CanReadModels
+from auth.deps import CanReadModels, CanWriteModels
 from models.hashing import cached_sha256, compute_sha256, short_hash
 from models.registry import ModelRegistry
 from schemas.errors import NotFound, RequestInvalid
 from schemas.generation import SCHEDULER_LABELS, Sampler, ScheduleType
-from schemas.models import Arch, ModelEntry, ModelPage, ModelStats, ModelType
+from schemas.models import Arch, ModelEntry, ModelOperation, ModelPage, ModelStats, ModelType
 from server.deps import JobsDep, problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
@@ -131,6 +131,45 @@ def hash_model(model_id: str, request: Request, jobs: JobsDep, principal: CanRea
         raise RequestInvalid.for_field(["path", "model_id"], "only single files have a file hash")
     compute_sha256(jobs.redis, path)
     return _with_hash(entry, registry, jobs.redis)
+
+
+def _operation(model_id: str, request: Request, jobs: JobsDep, action: str) -> ModelOperation:
+    entry = _entry(request, model_id)
+    if entry.type is not ModelType.CHECKPOINT or entry.status != "valid":
+        raise RequestInvalid.for_field(["path", "model_id"], f"{model_id} is not a loadable checkpoint")
+    return jobs.enqueue_model_operation(action, entry.name)
+
+
+@router.post(
+    "/models/{model_id}/load",
+    status_code=202,
+    response_model=ModelOperation,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="Have the worker load a checkpoint now (ahead of queued jobs); poll links.self",
+)
+def load_model(model_id: str, request: Request, jobs: JobsDep, principal: CanWriteModels) -> ModelOperation:
+    return _operation(model_id, request, jobs, "load")
+
+
+@router.post(
+    "/models/{model_id}/unload",
+    status_code=202,
+    response_model=ModelOperation,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="Have the worker release a resident checkpoint; poll links.self",
+)
+def unload_model(model_id: str, request: Request, jobs: JobsDep, principal: CanWriteModels) -> ModelOperation:
+    return _operation(model_id, request, jobs, "unload")
+
+
+@router.get(
+    "/models/operations/{operation_id}",
+    response_model=ModelOperation,
+    responses=problem_responses(401, 404),
+    summary="State of a load/unload",
+)
+def model_operation(operation_id: str, jobs: JobsDep, principal: CanReadModels) -> ModelOperation:
+    return jobs.model_operation(operation_id)
 
 
 @router.get("/samplers", summary="Samplers: API name and AUTOMATIC1111 label")

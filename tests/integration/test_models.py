@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -103,3 +104,58 @@ def test_lru_budget_for_one_model_evicts_and_reloads(make_stack, models_dir, tmp
     assert [e.split()[0] for e in memory["events"]][-2:] == ["evict", "load"]
     print("model_events", memory["events"], "last_load_seconds", memory["last_load_seconds"])
     assert stats["counts"]["checkpoint"] == 2
+
+
+def test_load_and_unload_are_carried_out_by_the_worker(make_stack, models_dir, tmp_path) -> None:
+    two = tmp_path / "models"
+    shutil.copytree(models_dir / "checkpoints" / "tiny", two / "checkpoints" / "tiny")
+    shutil.copytree(models_dir / "checkpoints" / "tiny", two / "checkpoints" / "twin")
+    stack = make_stack(SDQ_MODELS_DIR=str(two))
+
+    def operate(action: str, model_id: str) -> dict:
+        answer = requests.post(stack.url(f"/api/v1/models/{model_id}/{action}"), timeout=10)
+        assert answer.status_code == 202, answer.text
+        link = answer.json()["links"]["self"]
+        for _ in range(600):
+            state = stack.get(link)
+            if state["status"] in ("finished", "failed"):
+                return state
+            time.sleep(0.05)
+        raise TimeoutError(link)
+
+    loaded = operate("load", "checkpoint:twin")
+    assert loaded["status"] == "finished"
+    assert loaded["result"]["loaded"] == "twin" and "twin" in loaded["result"]["resident"]
+    assert "twin" in stack.get("/api/v1/queue")["workers"][0]["models_loaded"]
+    unloaded = operate("unload", "checkpoint:twin")
+    assert unloaded["result"]["unloaded"] is True and "twin" not in unloaded["result"]["resident"]
+    assert requests.post(stack.url("/api/v1/models/lora:tiny-lora/load"), timeout=10).status_code in (404, 422)
+    assert requests.get(stack.url(f"/api/v1/jobs/{loaded['id']}"), timeout=10).status_code == 404
+    assert stack.run(seed=1)["status"] == "finished"
+
+
+def test_vae_override_and_embeddings_apply_to_one_job_only(make_stack, models_dir, tmp_path) -> None:
+    from models.tiny import write_tiny_embedding, write_tiny_vae
+
+    own = tmp_path / "models"
+    shutil.copytree(models_dir / "checkpoints" / "tiny", own / "checkpoints" / "tiny")
+    write_tiny_vae(own / "vae" / "other-vae")
+    embedding = write_tiny_embedding(own / "embeddings" / "shiny-style.safetensors")
+    stack = make_stack(SDQ_MODELS_DIR=str(own))
+    kinds = {m["id"]: m["type"] for m in stack.get("/api/v1/models")["items"]}
+    assert kinds["vae:other-vae"] == "vae" and kinds["embedding:shiny-style"] == "embedding"
+
+    base = stack.run(seed=4)
+    with_vae = stack.run(seed=4, vae="other-vae")
+    again = stack.run(seed=4)
+    assert not np.array_equal(pixels(stack, base), pixels(stack, with_vae))
+    assert np.array_equal(pixels(stack, base), pixels(stack, again))
+    assert stack.submit(vae="no-such-vae").json()["errors"][0]["loc"] == ["body", "vae"]
+
+    with_embedding = stack.run(seed=4, prompt="a lighthouse at dusk, shiny-style")
+    plain_after = stack.run(seed=4)
+    assert np.array_equal(pixels(stack, base), pixels(stack, plain_after))
+    embedding.unlink()  # the same words without the embedding installed tokenize as plain text
+    without = stack.run(seed=4, prompt="a lighthouse at dusk, shiny-style")
+    assert with_embedding["status"] == without["status"] == "finished"
+    assert not np.array_equal(pixels(stack, with_embedding), pixels(stack, without))
