@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     tiny = commands.add_parser("tiny-model", help="write a tiny random SD1.x diffusers folder (tests, demos)")
     tiny.add_argument("directory", type=Path)
     tiny.add_argument("--seed", type=int, default=0)
+    tiny.add_argument("--arch", choices=["sd1", "sdxl"], default="sd1")
     return parser
 
 
@@ -126,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "tiny-model":
         from models.tiny import write_tiny_model
 
-        write_tiny_model(args.directory, seed=args.seed)
-        print(f"wrote a tiny random SD1.x model to {args.directory}")
+        write_tiny_model(args.directory, seed=args.seed, arch=args.arch)
+        print(f"wrote a tiny random {args.arch} model to {args.directory}")
         return 0
 
     settings = settings_from(args)

@@ -89,10 +89,66 @@ def build_tiny_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
     )
 
 
-def write_tiny_model(directory: Path, seed: int = 0) -> Path:
-    """Save the tiny pipeline as a diffusers folder (safetensors weights) at ``directory``."""
+def build_tiny_sdxl_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
+    """A tiny ``StableDiffusionXLPipeline``: two text encoders (the second with projection), text_time UNet."""
+    import torch
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    base = build_tiny_pipeline(seed)
+    tokenizer = base.tokenizer
+    config = CLIPTextConfig(
+        hidden_size=32,
+        intermediate_size=37,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        projection_dim=32,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=77,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=64,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        transformer_layers_per_block=(1, 2),
+        projection_class_embeddings_input_dim=8 * 6 + 32,
+        cross_attention_dim=64,
+        norm_num_groups=8,
+    )
+    torch.manual_seed(seed)
+    text_encoder = CLIPTextModel(config)
+    text_encoder_2 = CLIPTextModelWithProjection(config)
+    scheduler = EulerDiscreteScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, timestep_spacing="leading"
+    )
+    return StableDiffusionXLPipeline(
+        vae=base.vae,
+        text_encoder=text_encoder,
+        text_encoder_2=text_encoder_2,
+        tokenizer=tokenizer,
+        tokenizer_2=CLIPTokenizer(vocab=_byte_vocab(), merges=[], model_max_length=77),
+        unet=unet,
+        scheduler=scheduler,
+    )
+
+
+def write_tiny_model(directory: Path, seed: int = 0, arch: str = "sd1") -> Path:
+    """Save a tiny pipeline (``sd1`` or ``sdxl``) as a diffusers folder (safetensors weights) at ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    build_tiny_pipeline(seed).save_pretrained(directory, safe_serialization=True)
+    pipeline = build_tiny_sdxl_pipeline(seed) if arch == "sdxl" else build_tiny_pipeline(seed)
+    pipeline.save_pretrained(directory, safe_serialization=True)
     return directory
 
 

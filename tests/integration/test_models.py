@@ -159,3 +159,31 @@ def test_vae_override_and_embeddings_apply_to_one_job_only(make_stack, models_di
     without = stack.run(seed=4, prompt="a lighthouse at dusk, shiny-style")
     assert with_embedding["status"] == without["status"] == "finished"
     assert not np.array_equal(pixels(stack, with_embedding), pixels(stack, without))
+
+
+def test_tiny_sdxl_runs_through_the_worker_and_foreign_loras_are_refused(make_stack, models_dir, tmp_path) -> None:
+    from models.tiny import write_tiny_model
+    from tests.unit.models.test_registry import write_safetensors
+
+    own = tmp_path / "models"
+    shutil.copytree(models_dir / "checkpoints" / "tiny", own / "checkpoints" / "tiny")
+    write_tiny_model(own / "checkpoints" / "xl", arch="sdxl")
+    (own / "lora").mkdir()
+    shutil.copy(models_dir / "lora" / "tiny-lora.safetensors", own / "lora" / "sd1-lora.safetensors")
+    write_safetensors(
+        own / "lora" / "xl-lora.safetensors",
+        {"text_encoder_2.text_model.encoder.layers.0.self_attn.q_proj.lora_A.weight": [4, 32]},
+    )
+    stack = make_stack(SDQ_MODELS_DIR=str(own), SDQ_DEFAULT_MODEL="tiny")
+    archs = {m["id"]: m["arch"] for m in stack.get("/api/v1/models")["items"]}
+    assert archs == {"checkpoint:tiny": "sd1", "checkpoint:xl": "sdxl", "lora:sd1-lora": "sd1", "lora:xl-lora": "sdxl"}
+
+    view = stack.run(model="xl", width=128, height=96, steps=2, seed=5, batch_size=2)
+    assert view["status"] == "finished", view.get("error")
+    assert [(i["width"], i["height"]) for i in view["images"]] == [(128, 96), (128, 96)]
+
+    refused = stack.submit(loras=[{"name": "xl-lora", "weight": 1}])
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"] == ["body", "loras", 0, "name"]
+    assert "sdxl" in refused.json()["errors"][0]["msg"]
+    assert stack.submit(model="xl", loras=[{"name": "sd1-lora", "weight": 1}]).status_code == 422
