@@ -18,29 +18,119 @@ from typing import Any
 from models.registry import ModelRegistry
 from schemas.errors import ModelLoadFailed
 from schemas.models import ModelType
+from schemas.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class DevicePolicy:
+    """Where and how pipelines run. Built by :func:`choose_device`; ``effective`` is what is really applied."""
+
     device: str
     dtype_name: str
+    attention: str = "sdpa"
+    attention_slicing: bool = False
+    vae_slicing: bool = False
+    vae_tiling: bool = False
+    cpu_offload: str = "none"
+    channels_last: bool = False
+    torch_compile: bool = False
+    notes: tuple[str, ...] = ()
 
     def describe(self) -> str:
         return f"{self.device}/{self.dtype_name}"
 
+    @property
+    def effective(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "dtype": self.dtype_name,
+            "attention": self.attention,
+            "attention_slicing": self.attention_slicing,
+            "vae_slicing": self.vae_slicing,
+            "vae_tiling": self.vae_tiling,
+            "cpu_offload": self.cpu_offload,
+            "channels_last": self.channels_last,
+            "torch_compile": self.torch_compile,
+            "notes": list(self.notes),
+        }
 
-def choose_device(preference: str) -> DevicePolicy:
-    """``auto``: CUDA fp16 when available, else CPU fp32. ``cuda`` without CUDA is an error."""
+
+_DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
+
+
+def _xformers_available() -> bool:
+    try:
+        import xformers  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose_device(preference: str, settings: Settings | None = None) -> DevicePolicy:
+    """Device and dtype (``auto``: CUDA fp16 when available, else CPU fp32; ``cuda`` without CUDA is an error),
+    plus the memory and speed options of ``settings`` that can apply on that device."""
     import torch
 
     has_cuda = torch.cuda.is_available()
     if preference == "cuda" and not has_cuda:
         raise RuntimeError("SDQ_DEVICE=cuda but torch sees no CUDA device")
-    if preference in ("auto", "cuda") and has_cuda:
-        return DevicePolicy("cuda", "float16")
-    return DevicePolicy("cpu", "float32")
+    device = "cuda" if preference in ("auto", "cuda") and has_cuda else "cpu"
+    precision = settings.precision if settings else "auto"
+    dtype = _DTYPES.get(precision, "float16" if device == "cuda" else "float32")
+    notes: list[str] = []
+    if device == "cpu" and dtype != "float32":
+        notes.append(f"{precision} on CPU is slow or unsupported; using fp32")
+        dtype = "float32"
+    if settings is None:
+        return DevicePolicy(device, dtype)
+    attention = settings.attention
+    if attention == "xformers" and (device != "cuda" or not _xformers_available()):
+        notes.append("xformers needs CUDA and the cuda extra; using sdpa")
+        attention = "sdpa"
+    offload, channels_last = settings.cpu_offload, settings.channels_last
+    if device != "cuda" and (offload != "none" or channels_last):
+        notes.append("cpu_offload and channels_last apply on CUDA only")
+        offload, channels_last = "none", False
+    return DevicePolicy(
+        device,
+        dtype,
+        attention,
+        settings.attention_slicing,
+        settings.vae_slicing,
+        settings.vae_tiling,
+        offload,
+        channels_last,
+        settings.torch_compile,
+        tuple(notes),
+    )
+
+
+def apply_policy(pipeline: Any, policy: DevicePolicy) -> None:
+    """Put a freshly loaded pipeline on its device with the policy's memory and speed options."""
+    import torch
+
+    if policy.cpu_offload == "model":
+        pipeline.enable_model_cpu_offload()
+    elif policy.cpu_offload == "sequential":
+        pipeline.enable_sequential_cpu_offload()
+    else:
+        pipeline.to(policy.device)
+    if policy.attention == "xformers":
+        pipeline.enable_xformers_memory_efficient_attention()
+    if policy.attention_slicing:
+        pipeline.enable_attention_slicing()
+    vae = getattr(pipeline, "vae", None)
+    if vae is not None and policy.vae_slicing:
+        vae.enable_slicing()
+    if vae is not None and policy.vae_tiling:
+        vae.enable_tiling()
+    unet = getattr(pipeline, "unet", None)
+    if unet is not None and policy.channels_last:
+        unet.to(memory_format=torch.channels_last)
+    if unet is not None and policy.torch_compile:
+        pipeline.unet = torch.compile(unet)
 
 
 def default_budget(policy: DevicePolicy) -> int:
@@ -195,7 +285,7 @@ class ModelManager:
                 local_files_only=checkpoint.format != "hub",
                 **extra,
             )
-            pipeline.to(self.policy.device)
+            apply_policy(pipeline, self.policy)
         except Exception as exc:
             reason = str(exc).replace(str(checkpoint.path), f"checkpoints/{name}")
             raise ModelLoadFailed(f"model {name!r} failed to load: {type(exc).__name__}: {reason}") from exc

@@ -130,6 +130,9 @@ class WorkerView(BaseModel):
     pid: int | None = None
     current_job: str | None = None
     models_loaded: list[str] = Field(default_factory=list)
+    policy: dict[str, Any] = Field(
+        default_factory=dict, description="Effective device policy: dtype, attention, slicing, tiling, offload, notes."
+    )
     model_memory: dict[str, Any] = Field(
         default_factory=dict, description="used_bytes, budget_bytes, loads, hits, evictions, last_load_seconds, events"
     )

@@ -57,6 +57,21 @@ class Settings(BaseSettings):
     )
     thumbnail_size: int = Field(256, ge=16, le=2048, description="Longest side of thumbnails, px.")
     device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Worker device; auto = CUDA if present.")
+    precision: Literal["auto", "fp16", "bf16", "fp32"] = Field(
+        "auto",
+        description="Weights dtype: auto = fp16 on CUDA, fp32 on CPU.",
+    )
+    attention: Literal["sdpa", "xformers"] = Field(
+        "sdpa", description="Attention backend; xformers only when installed (the cuda extra), else sdpa."
+    )
+    attention_slicing: bool = Field(False, description="Slice attention to save memory (slower).")
+    vae_slicing: bool = Field(False, description="Decode a batch one image at a time.")
+    vae_tiling: bool = Field(False, description="Decode in tiles (large images on small GPUs).")
+    cpu_offload: Literal["none", "model", "sequential"] = Field(
+        "none", description="Move idle components to the CPU (CUDA only): model = whole models, sequential = layers."
+    )
+    channels_last: bool = Field(False, description="channels_last memory format for the UNet (CUDA).")
+    torch_compile: bool = Field(False, description="torch.compile the UNet (slow first job, faster later ones).")
     model_memory_mb: int | None = Field(
         None, ge=1, description="Memory for resident models (LRU); unset: 90% of VRAM on CUDA, half the RAM on CPU."
     )

@@ -126,6 +126,7 @@ class QueueState:
                     current_job=data.get("current_job") or None,
                     models_loaded=[m for m in data.get("models_loaded", "").split(",") if m],
                     model_memory=json.loads(data.get("model_memory") or "{}"),
+                    policy=json.loads(data.get("policy") or "{}"),
                 )
             )
         return sorted(views, key=lambda w: w.name)

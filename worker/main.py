@@ -79,6 +79,7 @@ class SdqWorker(SimpleWorker):
             "queue": self.context.settings.queue_name,
             "pid": os.getpid(),
             "device": manager.policy.describe(),
+            "policy": json.dumps(manager.policy.effective),
             "previews": self.context.previews.method if self.context.preview_every else "off",
             "models_loaded": ",".join(manager.loaded),
             "model_memory": json.dumps(
@@ -185,7 +186,7 @@ def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True)
     redis = Redis.from_url(settings.redis_url)
     registry = ModelRegistry(settings.models_dir, settings.hub_models)
     budget = settings.model_memory_mb * 1024 * 1024 if settings.model_memory_mb else None
-    manager = ModelManager(registry, choose_device(settings.device), budget)
+    manager = ModelManager(registry, choose_device(settings.device, settings), budget)
     previews = PreviewDecoder(settings.models_dir, manager.policy.device)
     context = runtime.WorkerContext(settings=settings, redis=redis, manager=manager, previews=previews)
     runtime.install(context)

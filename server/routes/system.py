@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from auth.deps import CanReadJobs
 from schemas.errors import PROBLEM_TYPE_BASE, Problem
 from schemas.version import VERSION
 from server.deps import JobsDep, problem_responses
@@ -44,3 +45,15 @@ async def ready(jobs: JobsDep) -> Any:
 @router.get("/api/version", summary="Service and API version")
 async def version() -> dict[str, str]:
     return {"name": "sdqueue", "version": VERSION, "api": "v1"}
+
+
+@router.get("/api/v1/system", summary="Version, auth modes, queue counts, and each worker's device policy and models")
+async def system(jobs: JobsDep, principal: CanReadJobs) -> dict[str, Any]:
+    view = await run_in_threadpool(jobs.queue_view, None if principal.is_admin else principal.name)
+    return {
+        "version": VERSION,
+        "auth": sorted(jobs.settings.auth_modes),
+        "queue": view.counts,
+        "workers": [w.model_dump() for w in view.workers],
+        "storage": view.storage.model_dump(),
+    }

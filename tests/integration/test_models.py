@@ -187,3 +187,15 @@ def test_tiny_sdxl_runs_through_the_worker_and_foreign_loras_are_refused(make_st
     assert refused.json()["errors"][0]["loc"] == ["body", "loras", 0, "name"]
     assert "sdxl" in refused.json()["errors"][0]["msg"]
     assert stack.submit(model="xl", loras=[{"name": "sd1-lora", "weight": 1}]).status_code == 422
+
+
+def test_device_policy_is_applied_and_reported(make_stack) -> None:
+    stack = make_stack(
+        SDQ_ATTENTION_SLICING="true", SDQ_VAE_TILING="true", SDQ_CPU_OFFLOAD="model", SDQ_ATTENTION="xformers"
+    )
+    assert stack.run(seed=2, width=128, height=128)["status"] == "finished"
+    policy = stack.get("/api/v1/system")["workers"][0]["policy"]
+    assert policy["device"] == "cpu" and policy["dtype"] == "float32"
+    assert policy["attention_slicing"] is True and policy["vae_tiling"] is True
+    assert policy["cpu_offload"] == "none" and policy["attention"] == "sdpa"  # CUDA-only options fall back
+    assert len(policy["notes"]) == 2
