@@ -62,9 +62,9 @@ def direct_times(models_dir: Path, body: dict, jobs: int, warmup: int) -> list[f
     return times
 
 
-def stack_times(base: str, body: dict, jobs: int, warmup: int, poll: float) -> list[float]:
+def stack_times(base: str, body: dict, jobs: int, warmup: int, poll: float) -> tuple[list[float], list[dict]]:
     session = requests.Session()
-    times = []
+    times, views = [], []
     for index in range(warmup + jobs):
         started = time.perf_counter()
         job = session.post(f"{base}/api/v1/generate/txt2img", json=body, timeout=30).json()
@@ -78,7 +78,25 @@ def stack_times(base: str, body: dict, jobs: int, warmup: int, poll: float) -> l
         session.get(base + view["images"][0]["url"], timeout=30).raise_for_status()
         if index >= warmup:
             times.append(time.perf_counter() - started)
-    return times
+            views.append(view)
+    return times, views
+
+
+def breakdown(views: list[dict]) -> str:
+    """Medians, in ms, of where a job's time went according to its own record."""
+
+    def median_ms(values: list[float]) -> str:
+        return f"{statistics.median(values) * 1000:.1f}"
+
+    timings = [v["timings"] for v in views]
+    return " ".join(
+        [
+            f"queue_wait_ms={median_ms([t['queued_seconds'] for t in timings])}",
+            f"run_ms={median_ms([t['run_seconds'] for t in timings])}",
+            f"worker_generate_ms={median_ms([t['worker']['generate_seconds'] for t in timings])}",
+            f"worker_save_ms={median_ms([t['worker']['save_seconds'] for t in timings])}",
+        ]
+    )
 
 
 def main() -> None:
@@ -143,7 +161,7 @@ def main() -> None:
                 return False
 
         wait(ready, 120, "the stack")
-        stack = stack_times(base, body, args.jobs, args.warmup, args.poll_ms / 1000)
+        stack, views = stack_times(base, body, args.jobs, args.warmup, args.poll_ms / 1000)
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -153,7 +171,7 @@ def main() -> None:
     d, s = statistics.median(direct), statistics.median(stack)
     print(
         f"# steps={args.steps} size={args.size} jobs={args.jobs} direct_ms_median={d * 1000:.1f} "
-        f"stack_ms_median={s * 1000:.1f} poll_ms={args.poll_ms:g}",
+        f"stack_ms_median={s * 1000:.1f} poll_ms={args.poll_ms:g} {breakdown(views)}",
         file=sys.stderr,
     )
     print(f"overhead_ratio={s / d:.3f} added_ms_median={(s - d) * 1000:.1f}")

@@ -8,6 +8,7 @@ the CLIP tokenizer's vocabulary (byte-level, no merges) is generated here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 def _byte_vocab() -> dict[str, int]:
@@ -19,6 +20,24 @@ def _byte_vocab() -> dict[str, int]:
     return {token: index for index, token in enumerate(tokens)}
 
 
+def _tiny_text_config(tokenizer: Any) -> Any:
+    """A 2-layer CLIP text config of width 32 whose special token ids come from the tokenizer."""
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(
+        hidden_size=32,
+        intermediate_size=37,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        projection_dim=32,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=77,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+
+
 def build_tiny_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
     """Return a tiny ``StableDiffusionPipeline`` with seeded random weights (VAE scale factor 8)."""
     import torch
@@ -28,7 +47,7 @@ def build_tiny_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTextModel, CLIPTokenizer
 
     tokenizer = CLIPTokenizer(vocab=_byte_vocab(), merges=[], model_max_length=77)
     torch.manual_seed(seed)
@@ -57,19 +76,7 @@ def build_tiny_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
         sample_size=512,
     )
     torch.manual_seed(seed)
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            hidden_size=32,
-            intermediate_size=37,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            vocab_size=len(tokenizer),
-            max_position_embeddings=77,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    )
+    text_encoder = CLIPTextModel(_tiny_text_config(tokenizer))
     scheduler = EulerAncestralDiscreteScheduler(
         beta_start=0.00085,
         beta_end=0.012,
@@ -93,22 +100,11 @@ def build_tiny_sdxl_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
     """A tiny ``StableDiffusionXLPipeline``: two text encoders (the second with projection), text_time UNet."""
     import torch
     from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
     base = build_tiny_pipeline(seed)
     tokenizer = base.tokenizer
-    config = CLIPTextConfig(
-        hidden_size=32,
-        intermediate_size=37,
-        num_attention_heads=4,
-        num_hidden_layers=2,
-        projection_dim=32,
-        vocab_size=len(tokenizer),
-        max_position_embeddings=77,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = _tiny_text_config(tokenizer)
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
         block_out_channels=(32, 64),

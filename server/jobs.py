@@ -150,17 +150,21 @@ class JobService:
         return JobAccepted(id=job_id, position=position, links={"self": _job_url(job_id)})
 
     # -- read ---------------------------------------------------------------------------------------
-    def fetch(self, job_id: str) -> Job:
+    def _fetch_task(self, job_id: str, task: str, what: str) -> Job:
+        """The RQ job ``job_id`` if it runs ``task``: generation jobs and model operations never mix."""
         if not is_job_id(job_id):
-            raise NotFound(f"no job {job_id!r}")
+            raise NotFound(f"no {what} {job_id!r}")
         with redis_errors_as_unavailable():
             try:
                 job = Job.fetch(job_id, connection=self.redis, serializer=RQ_SERIALIZER)
             except NoSuchJobError as exc:
-                raise NotFound(f"no job {job_id!r}") from exc
-        if job.func_name != RUN_JOB_TASK:  # a model operation, read at /api/v1/models/operations/{id}
-            raise NotFound(f"no job {job_id!r}")
+                raise NotFound(f"no {what} {job_id!r}") from exc
+        if job.func_name != task:
+            raise NotFound(f"no {what} {job_id!r}")
         return job
+
+    def fetch(self, job_id: str) -> Job:
+        return self._fetch_task(job_id, RUN_JOB_TASK, "job")
 
     def view(self, job_id: str) -> JobView:
         job = self.fetch(job_id)
@@ -329,15 +333,8 @@ class JobService:
         return self.model_operation(operation_id)
 
     def model_operation(self, operation_id: str) -> ModelOperation:
-        if not is_job_id(operation_id):
-            raise NotFound(f"no operation {operation_id!r}")
+        job = self._fetch_task(operation_id, CONTROL_TASK, "operation")
         with redis_errors_as_unavailable():
-            try:
-                job = Job.fetch(operation_id, connection=self.redis, serializer=RQ_SERIALIZER)
-            except NoSuchJobError as exc:
-                raise NotFound(f"no operation {operation_id!r}") from exc
-            if job.func_name != CONTROL_TASK:
-                raise NotFound(f"no operation {operation_id!r}")
             status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
             result = job.return_value() if status is JobStatus.FINISHED else None
         error = None
