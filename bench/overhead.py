@@ -10,6 +10,7 @@ Prints one line: ``overhead_ratio=<median stack / median direct> added_ms_median
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -62,17 +63,36 @@ def direct_times(models_dir: Path, body: dict, jobs: int, warmup: int) -> list[f
     return times
 
 
-def stack_times(base: str, body: dict, jobs: int, warmup: int, poll: float) -> tuple[list[float], list[dict]]:
+def wait_polling(session: requests.Session, base: str, job_id: str, poll: float) -> dict:
+    while True:
+        view: dict = session.get(f"{base}/api/v1/jobs/{job_id}", timeout=30).json()
+        if view["status"] in ("finished", "failed", "canceled"):
+            return view
+        time.sleep(poll)
+
+
+def wait_events(session: requests.Session, base: str, job_id: str) -> dict:
+    """Follow the job's Server-Sent Events until the terminal one, whose data is the job view."""
+    with session.get(f"{base}/api/v1/jobs/{job_id}/events", stream=True, timeout=60) as stream:
+        event = None
+        for line in stream.iter_lines(decode_unicode=True):
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("finished", "failed", "canceled"):
+                return dict(json.loads(line.split(":", 1)[1]))
+    raise SystemExit(f"stream of {job_id} ended without a terminal event")
+
+
+def stack_times(
+    base: str, body: dict, jobs: int, warmup: int, poll: float, use_events: bool
+) -> tuple[list[float], list[dict]]:
     session = requests.Session()
     times, views = [], []
     for index in range(warmup + jobs):
         started = time.perf_counter()
         job = session.post(f"{base}/api/v1/generate/txt2img", json=body, timeout=30).json()
-        while True:
-            view = session.get(f"{base}/api/v1/jobs/{job['id']}", timeout=30).json()
-            if view["status"] in ("finished", "failed", "canceled"):
-                break
-            time.sleep(poll)
+        job_id = job["id"]
+        view = wait_events(session, base, job_id) if use_events else wait_polling(session, base, job_id, poll)
         if view["status"] != "finished":
             raise SystemExit(f"job failed: {view['error']}")
         session.get(base + view["images"][0]["url"], timeout=30).raise_for_status()
@@ -106,6 +126,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--size", type=int, default=64, help="width = height, px")
     parser.add_argument("--poll-ms", type=float, default=5)
+    parser.add_argument(
+        "--wait",
+        choices=["poll", "events"],
+        default="poll",
+        help="poll GET /jobs/{id} every --poll-ms, or follow /jobs/{id}/events (SSE)",
+    )
     args = parser.parse_args()
     body = {
         "prompt": "a lighthouse at dusk",
@@ -161,7 +187,7 @@ def main() -> None:
                 return False
 
         wait(ready, 120, "the stack")
-        stack, views = stack_times(base, body, args.jobs, args.warmup, args.poll_ms / 1000)
+        stack, views = stack_times(base, body, args.jobs, args.warmup, args.poll_ms / 1000, args.wait == "events")
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -171,7 +197,7 @@ def main() -> None:
     d, s = statistics.median(direct), statistics.median(stack)
     print(
         f"# steps={args.steps} size={args.size} jobs={args.jobs} direct_ms_median={d * 1000:.1f} "
-        f"stack_ms_median={s * 1000:.1f} poll_ms={args.poll_ms:g} {breakdown(views)}",
+        f"stack_ms_median={s * 1000:.1f} wait={args.wait} poll_ms={args.poll_ms:g} {breakdown(views)}",
         file=sys.stderr,
     )
     print(f"overhead_ratio={s / d:.3f} added_ms_median={(s - d) * 1000:.1f}")

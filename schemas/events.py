@@ -13,9 +13,14 @@ from typing import Any
 from schemas.keys import EVENTS_MAXLEN, Event, events_key
 
 
-def publish_event(redis: Any, job_id: str, event: Event, data: dict[str, Any], ttl_seconds: int) -> None:
+def queue_event(pipe: Any, job_id: str, event: Event, data: dict[str, Any], ttl_seconds: int) -> None:
+    """Add the event's commands to a Redis pipeline (the caller executes it, with other commands)."""
     key = events_key(job_id)
-    pipe = redis.pipeline(transaction=False)
     pipe.xadd(key, {"event": event.value, "data": json.dumps(data)}, maxlen=EVENTS_MAXLEN, approximate=True)
     pipe.expire(key, ttl_seconds)
+
+
+def publish_event(redis: Any, job_id: str, event: Event, data: dict[str, Any], ttl_seconds: int) -> None:
+    pipe = redis.pipeline(transaction=False)
+    queue_event(pipe, job_id, event, data, ttl_seconds)
     pipe.execute()

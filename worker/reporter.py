@@ -12,7 +12,7 @@ from typing import Any
 
 from redis import Redis
 
-from schemas.events import publish_event
+from schemas.events import publish_event, queue_event
 from schemas.keys import Event, cancel_key, progress_key
 
 
@@ -44,9 +44,7 @@ class JobReporter:
     def stage(self, stage: str, step: int, total: int) -> None:
         if stage == "denoising":
             self._denoise_started = time.perf_counter()
-        fields = {"stage": stage, "step": step, "total": total, "eta": "", "its": ""}
-        self._write(fields)
-        self.publish(Event.PROGRESS, {"stage": stage, "step": step, "total": total})
+        self._report({"stage": stage, "step": step, "total": total, "its": None, "eta_seconds": None})
 
     def step(self, step: int, total: int) -> None:
         """After each denoising step: progress with it/s and eta, then the stop checks."""
@@ -60,18 +58,29 @@ class JobReporter:
             "its": None if its is None else round(its, 3),
             "eta_seconds": None if eta is None else round(eta, 3),
         }
-        self._write({**data, "its": data["its"] or "", "eta": data["eta_seconds"] if eta is not None else ""})
-        self.publish(Event.PROGRESS, data)
-        self.check_stop()
+        if self._report(data):
+            raise JobCanceled("canceled by request")
+        if self._abort_requested():
+            raise WorkerAborting("worker is shutting down")
 
     def preview(self, step: int, data_url: str | None) -> None:
         if data_url is not None:
             self.publish(Event.PREVIEW, {"step": step, "image": data_url})
 
-    def _write(self, fields: dict[Any, Any]) -> None:
-        fields = {k: v for k, v in fields.items() if k != "eta_seconds"}
-        fields["updated_at"] = time.time()
+    def _report(self, data: dict[str, Any]) -> bool:
+        """Progress hash, progress event and the cancel check in one round trip; True when canceled."""
+        fields: dict[Any, Any] = {
+            "stage": data["stage"],
+            "step": data["step"],
+            "total": data["total"],
+            "its": data["its"] or "",
+            "eta": "" if data["eta_seconds"] is None else data["eta_seconds"],
+            "updated_at": time.time(),
+        }
+        event = {k: v for k, v in data.items() if v is not None or k in ("stage", "step", "total")}
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(progress_key(self.job_id), mapping=fields)
         pipe.expire(progress_key(self.job_id), self._ttl)
-        pipe.execute()
+        queue_event(pipe, self.job_id, Event.PROGRESS, event, self._ttl)
+        pipe.exists(cancel_key(self.job_id))
+        return bool(pipe.execute()[-1])
