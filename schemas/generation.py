@@ -9,7 +9,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator
 
 from schemas.keys import Priority
 
@@ -190,7 +190,68 @@ class Txt2ImgRequest(GenerationBase):
     mode: Literal["txt2img"] = Field("txt2img", description="Generation mode (fixed by the endpoint).")
 
 
-GenerationRequest = Annotated[Txt2ImgRequest, Field(discriminator="mode")]
+ImageField = Annotated[
+    str,
+    Field(
+        strict=True,
+        min_length=1,
+        max_length=40_000_000,
+        description="An uploaded image id (upl_...), a data URL, or base64. PNG, JPEG, WebP, GIF (first frame), ...",
+    ),
+]
+OptionalDimension = Annotated[
+    int | None,
+    Field(strict=True, ge=64, le=2048, multiple_of=8, description="Pixels; null = the input's size, rounded to 8."),
+]
+
+
+class ResizeMode(StrEnum):
+    JUST_RESIZE = "just_resize"
+    CROP_AND_RESIZE = "crop_and_resize"
+    RESIZE_AND_FILL = "resize_and_fill"
+
+
+class Img2ImgRequest(GenerationBase):
+    """Image to image: the init image is noised by ``strength`` and denoised towards the prompt."""
+
+    mode: Literal["img2img"] = Field("img2img", description="Generation mode (fixed by the endpoint).")
+    init_image: ImageField
+    strength: float = Field(0.75, ge=0, le=1, description="How much to change: 0 = the input, 1 = a new image.")
+    width: OptionalDimension = None  # type: ignore[assignment]
+    height: OptionalDimension = None  # type: ignore[assignment]
+    resize_mode: ResizeMode = Field(ResizeMode.JUST_RESIZE, description="How the input fits width x height.")
+
+
+class InpaintRequest(GenerationBase):
+    """Repaint the white part of ``mask`` (the same size as ``image``); the rest stays as it is."""
+
+    mode: Literal["inpaint"] = Field("inpaint", description="Generation mode (fixed by the endpoint).")
+    image: ImageField
+    mask: ImageField
+    mask_blur: int = Field(4, strict=True, ge=0, le=64, description="Gaussian blur radius of the mask edge, px.")
+    invert_mask: bool = Field(False, description="Repaint the black part instead.")
+    strength: float = Field(0.75, ge=0, le=1, description="How much the masked area changes.")
+    width: OptionalDimension = None  # type: ignore[assignment]
+    height: OptionalDimension = None  # type: ignore[assignment]
+
+
+AnyRequest = Txt2ImgRequest | Img2ImgRequest | InpaintRequest
+
+
+def _mode_of(value: object) -> str:
+    if isinstance(value, dict):
+        return str(value.get("mode", "txt2img"))
+    return str(getattr(value, "mode", "txt2img"))
+
+
+GenerationRequest = Annotated[
+    Annotated[Txt2ImgRequest, Tag("txt2img")]
+    | Annotated[Img2ImgRequest, Tag("img2img")]
+    | Annotated[InpaintRequest, Tag("inpaint")],
+    Discriminator(_mode_of),
+]
+"""Any mode's request, told apart by ``mode`` (txt2img when absent)."""
+IMAGE_FIELDS: dict[str, tuple[str, ...]] = {"txt2img": (), "img2img": ("init_image",), "inpaint": ("image", "mask")}
 
 
 def batch_seeds(seed: int, batch_size: int) -> list[int]:

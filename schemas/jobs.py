@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.errors import Problem
-from schemas.generation import Txt2ImgRequest
+from schemas.generation import GenerationRequest
 from schemas.keys import Priority
+
+
+def input_image_path(data_dir: Path, job_id: str, field: str) -> Path:
+    """Where the API writes a job's prepared input image and the worker reads it (names never from a request)."""
+    return data_dir / "inputs" / job_id / f"{field}.png"
 
 
 def is_job_id(value: str) -> bool:
@@ -37,7 +43,7 @@ class JobPayload(BaseModel):
 
     job_id: str
     model: str
-    request: Txt2ImgRequest
+    request: GenerationRequest
     owner: str = "anonymous"
     submitted_at: datetime
 
@@ -108,7 +114,7 @@ class JobView(BaseModel):
     retries: int = Field(0, description="Times the job was re-queued because its worker died.")
     progress: Progress
     timings: JobTimingsView
-    request: Txt2ImgRequest
+    request: GenerationRequest
     seeds: list[int] = Field(default_factory=list, description="Concrete seeds, once the job finished.")
     images: list[ImageView] = Field(default_factory=list)
     error: Problem | None = Field(None, description="Why the job failed (problem details).")
@@ -188,4 +194,4 @@ class Estimate(BaseModel):
 class Validation(BaseModel):
     valid: bool = True
     model: str = Field(description="The model the request would run on.")
-    request: Txt2ImgRequest
+    request: GenerationRequest

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(900, ge=1, description="Window (and lockout) for failed logins.")
     submit_per_minute: int = Field(60, ge=1, description="Submissions per principal per minute.")
     max_queued_per_user: int = Field(50, ge=1, description="Queued jobs one principal may have at once.")
+    max_image_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest input image, bytes.")
+    max_image_pixels: int = Field(
+        4096 * 4096, ge=4096, description="Largest input image, pixels (checked before decoding)."
+    )
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     cors_origins: list[str] = Field([], description="Origins allowed by CORS; none by default.")
     signed_url_ttl: int = Field(3600, ge=10, description="Seconds a signed image URL stays valid.")

@@ -8,13 +8,13 @@ from typing import Any
 from redis import Redis
 
 from models.registry import ModelRegistry
-from schemas.generation import Sampler, Txt2ImgRequest
+from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Sampler, Txt2ImgRequest
 from schemas.jobs import Estimate
 from schemas.keys import Priority, step_stats_key
 from schemas.settings import Settings
 
 
-def estimate(redis: Redis, request: Txt2ImgRequest, model: str) -> Estimate:
+def estimate(redis: Redis, request: AnyRequest, model: str) -> Estimate:
     """Seconds = steps x images x seconds-per-step (+ per-image overhead), from this model's measurements.
 
     The exact size when measured; else the measured size nearest in pixels, scaled by the pixel ratio.
@@ -23,8 +23,9 @@ def estimate(redis: Redis, request: Txt2ImgRequest, model: str) -> Estimate:
     measured = {k.decode(): json.loads(v) for k, v in raw.items()}
     if not measured:
         return Estimate(seconds=None, basis="none", detail=f"no finished jobs of model {model!r} measured yet")
-    pixels = request.width * request.height
-    size = f"{request.width}x{request.height}"
+    width, height = request.width or 512, request.height or 512  # img2img/inpaint without a size: a guess
+    pixels = width * height
+    size = f"{width}x{height}"
     if size in measured:
         stats, scale, basis = measured[size], 1.0, "measured"
         detail = f"from {stats['n']} job(s) of {model} at {size}"
@@ -38,14 +39,19 @@ def estimate(redis: Redis, request: Txt2ImgRequest, model: str) -> Estimate:
         stats, scale, basis = measured[nearest], pixels / area(nearest), "scaled"
         detail = f"scaled from {stats['n']} job(s) of {model} at {nearest}"
     images = request.batch_size
-    seconds = request.steps * images * stats["s_per_step"] * scale + images * stats["overhead_s"]
+    steps = request.steps * getattr(request, "strength", 1.0)  # img2img runs strength x steps
+    seconds = steps * images * stats["s_per_step"] * scale + images * stats["overhead_s"]
     return Estimate(seconds=round(seconds, 3), basis=basis, detail=detail)
 
 
 def parameters(settings: Settings, registry: ModelRegistry) -> dict[str, Any]:
     """Every request field with type, limits, default and description (JSON Schema), plus the choices."""
     return {
-        "modes": {"txt2img": Txt2ImgRequest.model_json_schema()},
+        "modes": {
+            "txt2img": Txt2ImgRequest.model_json_schema(),
+            "img2img": Img2ImgRequest.model_json_schema(),
+            "inpaint": InpaintRequest.model_json_schema(),
+        },
         "samplers": [{"name": s.value, "label": s.label} for s in Sampler],
         "priorities": [p.value for p in Priority],
         "models": [c.name for c in registry.checkpoints()],

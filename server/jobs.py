@@ -21,7 +21,7 @@ from rq.job import JobStatus as RQStatus
 from models.registry import ModelRegistry
 from schemas.errors import PROBLEM_TYPE_BASE, NotFound, Problem, RequestInvalid, Unavailable
 from schemas.events import publish_event
-from schemas.generation import Txt2ImgRequest
+from schemas.generation import AnyRequest
 from schemas.jobs import (
     CancelResult,
     ImageView,
@@ -49,6 +49,7 @@ from schemas.keys import (
 )
 from schemas.models import Arch, ModelOperation, ModelType
 from schemas.settings import Settings
+from server.inputs import InputStore
 from server.queue import QueueState
 
 API_PREFIX = "/api/v1"
@@ -103,11 +104,12 @@ class JobService:
         self.settings = settings
         self.redis = redis
         self.registry = registry
+        self.inputs = InputStore(settings, redis)
         self.queue = QueueState(settings, redis)
         self.sign_url = sign_url
 
     # -- submit -------------------------------------------------------------------------------------
-    def validate(self, request: Txt2ImgRequest) -> Validation:
+    def validate(self, request: AnyRequest, owner: str = "anonymous") -> Validation:
         """Every check a submit makes beyond the schema: the model, and each LoRA (exists, fits the model)."""
         checkpoint = self.registry.resolve_checkpoint(request.model, self.settings.default_model)
         if request.vae is not None:
@@ -123,11 +125,13 @@ class JobService:
                     f"LoRA {lora.name!r} is for {entry.arch.value}; "
                     f"model {checkpoint.name!r} is {checkpoint.arch.value}",
                 )
+        request = self.inputs.prepare(request, owner, None)
         return Validation(model=checkpoint.name, request=request)
 
-    def submit(self, request: Txt2ImgRequest, owner: str = "anonymous") -> JobAccepted:
-        model = self.validate(request).model
+    def submit(self, request: AnyRequest, owner: str = "anonymous") -> JobAccepted:
+        model = self.validate(request, owner).model
         job_id = uuid.uuid4().hex
+        request = self.inputs.prepare(request, owner, job_id)
         submitted = datetime.now(UTC)
         payload = JobPayload(job_id=job_id, model=model, request=request, owner=owner, submitted_at=submitted)
         queue = self.queue.queue_for(request.priority)

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from PIL import Image, PngImagePlugin
 
-from schemas.generation import Txt2ImgRequest
+from schemas.generation import AnyRequest
 from schemas.jobs import ImageRecord
 
 THUMBNAIL_DIR = "thumbs"
@@ -35,7 +35,7 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
         raise
 
 
-def infotext(request: Txt2ImgRequest, seed: int, model: str, version: str) -> str:
+def infotext(request: AnyRequest, seed: int, model: str, version: str) -> str:
     """The AUTOMATIC1111 ``parameters`` text: prompt, negative prompt, then the settings line."""
     prompt, loras = request.all_loras()
     lines = [prompt]
@@ -48,6 +48,7 @@ def infotext(request: Txt2ImgRequest, seed: int, model: str, version: str) -> st
         f"CFG scale: {request.cfg_scale:g}",
         f"Seed: {seed}",
         f"Size: {request.width}x{request.height}",
+        *([f"Denoising strength: {request.strength:g}"] if request.mode != "txt2img" else []),
         f"Model: {model}",
         *([f"VAE: {request.vae}"] if request.vae else []),
         *([f"Clip skip: {request.clip_skip}"] if request.clip_skip > 1 else []),

@@ -1,8 +1,9 @@
-"""Retention: delete jobs (output folder and Redis records) older than ``SDQ_RETENTION_SECONDS``.
+"""Retention: delete jobs (output folder, prepared inputs, Redis records) older than ``SDQ_RETENTION_SECONDS``.
 
-The worker sweeps every ``SDQ_SWEEP_INTERVAL`` seconds; ``sdqueue sweep`` does one sweep by hand. Only ended
-jobs are deleted. Output folders that no record knows (a crashed submit, a wiped Redis) go when their mtime is
-older than the retention. Each sweep stores the disk usage of the outputs folder for ``GET /api/v1/queue``.
+Uploads go with the same retention. The worker sweeps every ``SDQ_SWEEP_INTERVAL`` seconds; ``sdqueue sweep`` does
+one sweep by hand. Only ended jobs are deleted. Output folders that no record knows (a crashed submit, a wiped Redis)
+go when their mtime is older than the retention. Each sweep stores the disk usage of the outputs folder for
+``GET /api/v1/queue``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def _delete_job(redis: Redis, settings: Settings, job_id: str) -> bool:
     except NoSuchJobError:
         pass
     shutil.rmtree(settings.outputs_dir / job_id, ignore_errors=True)
+    shutil.rmtree(settings.data_dir / "inputs" / job_id, ignore_errors=True)
     redis.delete(progress_key(job_id), events_key(job_id), cancel_key(job_id))
     redis.zrem(jobs_index_key(settings.queue_name), job_id)
     return True
@@ -74,6 +76,11 @@ def sweep(redis: Redis, settings: Settings, now: float | None = None) -> SweepRe
             if folder.is_dir() and is_job_id(folder.name) and not known and folder.stat().st_mtime < cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
                 deleted.append(folder.name)
+    uploads = settings.data_dir / "uploads"
+    if uploads.is_dir():
+        for upload in uploads.glob("upl_*.png"):
+            if upload.stat().st_mtime < cutoff:
+                upload.unlink(missing_ok=True)
     size, folders = _usage(outputs)
     redis.hset(storage_key(settings.queue_name), mapping={"bytes": size, "folders": folders, "swept_at": now})
     if deleted:

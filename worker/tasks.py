@@ -21,10 +21,10 @@ from typing import Any
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from models.txt2img import LoraFile, run_txt2img
+from models.generate import LoraFile, run_generation
 from schemas.errors import AppError, GenerationFailed, JobTimedOut
-from schemas.generation import SEED_MAX, Txt2ImgRequest, batch_seeds
-from schemas.jobs import JobPayload, JobResult, WorkerTimings
+from schemas.generation import IMAGE_FIELDS, SEED_MAX, AnyRequest, batch_seeds
+from schemas.jobs import JobPayload, JobResult, WorkerTimings, input_image_path
 from schemas.keys import Event, step_stats_key
 from schemas.models import ModelType
 from schemas.version import VERSION
@@ -93,7 +93,7 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
     reporter.check_stop()
 
     reporter.stage("denoising", 0, request.steps)
-    images = run_txt2img(
+    images = run_generation(
         pipeline,
         request,
         seeds,
@@ -103,6 +103,7 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
         loras=_lora_files(context, request),
         vae=context.manager.get_vae(request.vae) if request.vae else None,
         embeddings=_embeddings_in(context, request),
+        inputs=_input_images(context, payload),
     )
     generated = time.perf_counter()
     reporter.check_stop()
@@ -139,7 +140,18 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
     return result
 
 
-def _lora_files(context: runtime.WorkerContext, request: Txt2ImgRequest) -> list[LoraFile]:
+def _input_images(context: runtime.WorkerContext, payload: JobPayload) -> dict[str, Any]:
+    """The prepared input images the API wrote for this job (RGB; masks grey)."""
+    from PIL import Image
+
+    images = {}
+    for field in IMAGE_FIELDS[payload.request.mode]:
+        with Image.open(input_image_path(context.settings.data_dir, payload.job_id, field)) as image:
+            images[field] = image.convert("L" if field == "mask" else "RGB")
+    return images
+
+
+def _lora_files(context: runtime.WorkerContext, request: AnyRequest) -> list[LoraFile]:
     registry = context.manager.registry
     _, loras = request.all_loras()
     return [
@@ -148,7 +160,7 @@ def _lora_files(context: runtime.WorkerContext, request: Txt2ImgRequest) -> list
     ]
 
 
-def _embeddings_in(context: runtime.WorkerContext, request: Txt2ImgRequest) -> list[tuple[str, Path]]:
+def _embeddings_in(context: runtime.WorkerContext, request: AnyRequest) -> list[tuple[str, Path]]:
     """Embeddings whose file name appears as a word in the prompt or negative prompt (A1111 convention)."""
     registry = context.manager.registry
     text = f"{request.prompt} {request.negative_prompt}"

@@ -1,35 +1,91 @@
-"""Submit generation jobs. Each route validates, checks the caller's limits, enqueues and answers 202."""
+"""Submit generation jobs and upload images. Each submit validates, checks the caller's limits, prepares the input
+images, enqueues and answers 202."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from auth.deps import AuthDep, CanGenerate
-from schemas.generation import Txt2ImgRequest
+from auth.principal import Principal
+from auth.service import AuthService
+from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 from schemas.jobs import JobAccepted
 from server.deps import JobsDep, problem_responses
+from server.jobs import JobService
 from server.policy import enforce_submit_policy
 
-router = APIRouter(prefix="/api/v1/generate", tags=["generate"])
+router = APIRouter(prefix="/api/v1", tags=["generate"])
 
-
-@router.post(
-    "/txt2img",
+_SUBMIT = dict(
     status_code=202,
     response_model=JobAccepted,
-    responses=problem_responses(401, 403, 422, 429, 503),
-    summary="Queue a text-to-image job",
-    description=(
-        "Validates the request (unknown fields and out-of-range values are refused with 422 problem details "
-        "naming the field; an unknown model is refused here, not in the worker), queues it and answers at once. "
-        "Poll `links.self` until `status` is finished, failed or canceled, or follow `.../events`."
-    ),
+    responses=problem_responses(401, 403, 413, 422, 429, 503),
 )
-async def txt2img(
-    request: Txt2ImgRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+_POLL = "Poll `links.self` until `status` is finished, failed or canceled, or follow `.../events`."
+
+
+async def _submit(
+    request: AnyRequest, principal: Principal, auth: AuthService, jobs: JobService, response: Response
 ) -> JobAccepted:
     await run_in_threadpool(enforce_submit_policy, request, principal, auth, jobs)
     accepted = await run_in_threadpool(jobs.submit, request, principal.name)
     response.headers["Location"] = accepted.links["self"]
     return accepted
+
+
+@router.post(
+    "/generate/txt2img",
+    summary="Queue a text-to-image job",
+    description=(
+        "Validates the request (unknown fields and out-of-range values are refused with 422 problem details naming "
+        "the field; an unknown model is refused here, not in the worker), queues it and answers at once. " + _POLL
+    ),
+    **_SUBMIT,  # type: ignore[arg-type]
+)
+async def txt2img(
+    request: Txt2ImgRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+) -> JobAccepted:
+    return await _submit(request, principal, auth, jobs, response)
+
+
+@router.post(
+    "/generate/img2img",
+    summary="Queue an image-to-image job",
+    description=(
+        "`init_image` is an upload id, a data URL or base64; its checks (size, pixels, format, truncation) name the "
+        "field. Without width/height the output has the input's size rounded down to a multiple of 8. `strength` 0 "
+        "returns the input unchanged. " + _POLL
+    ),
+    **_SUBMIT,  # type: ignore[arg-type]
+)
+async def img2img(
+    request: Img2ImgRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+) -> JobAccepted:
+    return await _submit(request, principal, auth, jobs, response)
+
+
+@router.post(
+    "/generate/inpaint",
+    summary="Queue an inpainting job (white in the mask = repaint)",
+    description=(
+        "`image` and `mask` must be the same size (a mismatch is refused, naming `mask`). The mask edge is blurred by "
+        "`mask_blur`; pixels the blurred mask leaves black are returned exactly as they were. " + _POLL
+    ),
+    **_SUBMIT,  # type: ignore[arg-type]
+)
+async def inpaint(
+    request: InpaintRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+) -> JobAccepted:
+    return await _submit(request, principal, auth, jobs, response)
+
+
+@router.post(
+    "/uploads",
+    status_code=201,
+    responses=problem_responses(401, 403, 413, 422),
+    summary="Upload an image (multipart field 'file'); its id works in any image field of your requests",
+)
+async def upload(file: UploadFile, principal: CanGenerate, jobs: JobsDep) -> dict[str, object]:
+    data = await file.read()
+    return await run_in_threadpool(jobs.inputs.save_upload, data, principal.name)

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from auth.deps import CanGenerate, CanReadJobs, CanReadModels, QueueAdmin
-from schemas.generation import Txt2ImgRequest
+from schemas.generation import GenerationRequest
 from schemas.jobs import ClearResult, Estimate, QueueView, Validation
 from server.deps import JobsDep, SettingsDep, problem_responses
 from server.estimates import estimate, parameters
@@ -42,8 +42,8 @@ async def clear_queue(jobs: JobsDep, principal: QueueAdmin) -> ClearResult:
     responses=problem_responses(422),
     summary="Run every check a submit runs, without queueing",
 )
-async def validate(request: Txt2ImgRequest, jobs: JobsDep, principal: CanGenerate) -> Validation:
-    return await run_in_threadpool(jobs.validate, request)
+async def validate(request: GenerationRequest, jobs: JobsDep, principal: CanGenerate) -> Validation:
+    return await run_in_threadpool(jobs.validate, request, principal.name)
 
 
 @router.post(
@@ -52,8 +52,8 @@ async def validate(request: Txt2ImgRequest, jobs: JobsDep, principal: CanGenerat
     responses=problem_responses(422, 503),
     summary="Expected run time from measured step times of that model (null when there is no data)",
 )
-async def estimate_request(request: Txt2ImgRequest, jobs: JobsDep, principal: CanGenerate) -> Estimate:
-    model = (await run_in_threadpool(jobs.validate, request)).model
+async def estimate_request(request: GenerationRequest, jobs: JobsDep, principal: CanGenerate) -> Estimate:
+    model = (await run_in_threadpool(jobs.validate, request, principal.name)).model
     return await run_in_threadpool(estimate, jobs.redis, request, model)
 
 

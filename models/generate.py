@@ -1,4 +1,5 @@
-"""Run a txt2img request on a resident pipeline: scheduler per job, per-image seeds, step callback."""
+"""Run a request (txt2img, img2img, inpaint) on a resident pipeline: the mode's pipeline derived with from_pipe and
+a scheduler of its own, per-image seeds, a step callback, and the job's LoRAs, embeddings and VAE."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from models.samplers import make_scheduler
-from schemas.generation import Txt2ImgRequest
+from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest
 
 StepCallback = Callable[[int, int], None]
 """Called after each denoising step with (steps done, steps in all). An exception it raises aborts the run."""
@@ -17,15 +20,18 @@ PreviewCallback = Callable[[int, Any], None]
 """Called every ``preview_every`` steps with (steps done, the current latents)."""
 
 
-def _text2image_pipeline(base: Any, request: Txt2ImgRequest, vae: Any | None) -> Any:
-    """A txt2img pipeline sharing ``base``'s weights with a fresh scheduler (from_pipe: no reload)."""
-    from diffusers import AutoPipelineForText2Image
+def _mode_pipeline(base: Any, request: AnyRequest, vae: Any | None) -> Any:
+    """The mode's pipeline sharing ``base``'s weights, with a fresh scheduler (from_pipe: no reload)."""
+    from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
 
     scheduler = make_scheduler(request.sampler, request.scheduler, base.scheduler.config)
     overrides: dict[str, Any] = {"scheduler": scheduler}
     if vae is not None:
         overrides["vae"] = vae
-    pipeline = AutoPipelineForText2Image.from_pipe(base, **overrides)
+    kind = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}.get(
+        request.mode, AutoPipelineForText2Image
+    )
+    pipeline = kind.from_pipe(base, **overrides)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
 
@@ -70,9 +76,9 @@ def loras_applied(pipeline: Any, loras: list[LoraFile]) -> Iterator[None]:
         pipeline.unload_lora_weights()
 
 
-def run_txt2img(
+def run_generation(
     base: Any,
-    request: Txt2ImgRequest,
+    request: AnyRequest,
     seeds: list[int],
     on_step: StepCallback,
     on_preview: PreviewCallback | None = None,
@@ -80,14 +86,19 @@ def run_txt2img(
     loras: list[LoraFile] | None = None,
     vae: Any | None = None,
     embeddings: list[tuple[str, Path]] | None = None,
+    inputs: dict[str, Any] | None = None,
 ) -> list[Any]:
     """Generate ``len(seeds)`` PIL images; image i uses a CPU generator seeded with ``seeds[i]``.
 
     CPU generators make a seed give the same initial noise on every device (as A1111's CPU RNG option).
+    ``inputs`` holds the prepared images of img2img (``init_image``) and inpaint (``image``, ``mask``).
     """
     import torch
 
-    pipeline = _text2image_pipeline(base, request, vae)
+    inputs = inputs or {}
+    if isinstance(request, Img2ImgRequest) and request.strength == 0:
+        return [inputs["init_image"].copy() for _ in seeds]  # nothing to denoise: the input as it is
+    pipeline = _mode_pipeline(base, request, vae)
     generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
     prompt, _ = request.all_loras()
 
@@ -107,12 +118,24 @@ def run_txt2img(
             prompt=prompt,
             clip_skip=request.clip_skip - 1 if request.clip_skip > 1 else None,
             negative_prompt=request.negative_prompt or None,
-            width=request.width,
-            height=request.height,
             num_inference_steps=request.steps,
             guidance_scale=request.cfg_scale,
             num_images_per_prompt=len(seeds),
             generator=generators,
             callback_on_step_end=step_end,
+            **_mode_arguments(request, inputs),
         )
-    return list(output.images)
+    images = list(output.images)
+    if isinstance(request, InpaintRequest):
+        # Paste the original back wherever the (blurred) mask is black: those pixels are returned unchanged.
+        return [Image.composite(image, inputs["image"], inputs["mask"]) for image in images]
+    return images
+
+
+def _mode_arguments(request: AnyRequest, inputs: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(request, Img2ImgRequest):
+        return {"image": inputs["init_image"], "strength": request.strength}  # its size is the output size
+    size = {"width": request.width, "height": request.height}
+    if isinstance(request, InpaintRequest):
+        return {**size, "image": inputs["image"], "mask_image": inputs["mask"], "strength": request.strength}
+    return size

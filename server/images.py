@@ -1,0 +1,111 @@
+"""Images in requests: decode, check and normalise them before anything is queued (Pillow, no torch).
+
+Accepted: an upload id (``upl_...``), a data URL or raw base64 of PNG, JPEG, WebP, BMP, TIFF or GIF. Each check
+names the field: empty, over ``SDQ_MAX_IMAGE_BYTES``, not base64, not an image, more than ``SDQ_MAX_IMAGE_PIXELS``
+(checked from the header, before decoding: no decompression bomb gets decoded), truncated or corrupt. Animated
+images use their first frame. EXIF orientation is applied. Everything becomes 8-bit RGB (alpha flattened on
+white; CMYK, palette and 16-bit converted); masks become 8-bit grey. http(s) URLs are not fetched yet (422).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from schemas.errors import RequestInvalid
+from schemas.generation import ResizeMode
+from schemas.settings import Settings
+
+UPLOAD_ID = re.compile(r"^upl_[0-9a-f]{32}$")
+DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,", re.IGNORECASE)
+
+
+def _refuse(field: str, msg: str) -> RequestInvalid:
+    return RequestInvalid.for_field(["body", field], msg)
+
+
+def decode_bytes(value: str, field: str) -> bytes:
+    if value.lower().startswith(("http://", "https://")):
+        raise _refuse(field, "image URLs are not fetched yet; upload the image (POST /api/v1/uploads) or send base64")
+    payload = DATA_URL.sub("", value, count=1)
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise _refuse(field, "not an upload id, a data URL or valid base64") from exc
+
+
+def open_image(data: bytes, field: str, settings: Settings, *, grey: bool = False) -> Image.Image:
+    """A checked, fully decoded 8-bit RGB (or grey) image with EXIF orientation applied."""
+    if not data:
+        raise _refuse(field, "the image is empty (0 bytes)")
+    if len(data) > settings.max_image_bytes:
+        raise _refuse(field, f"the image has {len(data)} bytes; the limit is {settings.max_image_bytes}")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise _refuse(field, f"the image has more than {settings.max_image_pixels} pixels") from exc
+    except (UnidentifiedImageError, OSError) as exc:
+        raise _refuse(field, f"not a readable image ({type(exc).__name__})") from exc
+    pixels = image.width * image.height
+    if pixels > settings.max_image_pixels:
+        raise _refuse(field, f"{image.width}x{image.height} is more than {settings.max_image_pixels} pixels")
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)  # animated: the first frame
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise _refuse(field, f"the image is truncated or corrupt ({exc})") from exc
+    return _normalise(ImageOps.exif_transpose(image), grey)
+
+
+def _normalise(image: Image.Image, grey: bool) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = image.point(lambda v: v / 256).convert("L")  # 16-bit: keep the top 8 bits
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    return image.convert("L" if grey else "RGB")
+
+
+def fit(image: Image.Image, width: int, height: int, mode: ResizeMode) -> Image.Image:
+    """Resize to width x height: stretch, crop to fill, or fit inside and pad (AUTOMATIC1111's resize modes)."""
+    if image.size == (width, height):
+        return image
+    if mode is ResizeMode.JUST_RESIZE:
+        return image.resize((width, height), Image.Resampling.LANCZOS)
+    if mode is ResizeMode.CROP_AND_RESIZE:
+        return ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS)
+    return ImageOps.pad(image, (width, height), Image.Resampling.LANCZOS, color="white")
+
+
+def snap(value: int) -> int:
+    """A size the models take: a multiple of 8 within 64..2048."""
+    return max(64, min(2048, value - value % 8))
+
+
+def write_png(image: Image.Image, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    image.save(tmp, "PNG")
+    tmp.replace(path)
+
+
+def new_upload_id() -> str:
+    return "upl_" + secrets.token_hex(16)
+
+
+def upload_path(settings: Settings, upload_id: str) -> Path:
+    return settings.data_dir / "uploads" / f"{upload_id}.png"
+
+
+def describe(image: Image.Image) -> dict[str, Any]:
+    return {"width": image.width, "height": image.height}

@@ -1,0 +1,99 @@
+"""Uploads and the input images of a job.
+
+``POST /api/v1/uploads`` stores a checked, normalised PNG as ``<data_dir>/uploads/<upl_id>.png``, owned by the
+caller (``sdq:upload:<id>``, kept for the retention time). At submit, every image field (an upload id, or inline
+base64 that is stored as an upload first) is fitted to the job's size and written to
+``<data_dir>/inputs/<job_id>/<field>.png`` for the worker; the queued request then names the upload id, never
+megabytes of base64. Another user's upload id is refused like an unknown one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image, ImageFilter, ImageOps
+from redis import Redis
+
+from schemas.errors import RequestInvalid
+from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, ResizeMode
+from schemas.jobs import input_image_path
+from schemas.settings import Settings
+from server.images import (
+    UPLOAD_ID,
+    decode_bytes,
+    fit,
+    new_upload_id,
+    open_image,
+    snap,
+    upload_path,
+    write_png,
+)
+
+
+class InputStore:
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        self.settings = settings
+        self.redis = redis
+
+    def save_upload(self, data: bytes, owner: str, field: str = "file") -> dict[str, Any]:
+        image = open_image(data, field, self.settings)
+        upload_id = new_upload_id()
+        write_png(image, upload_path(self.settings, upload_id))
+        self.redis.set(f"sdq:upload:{upload_id}", owner, ex=self.settings.retention_seconds)
+        return {"id": upload_id, "width": image.width, "height": image.height}
+
+    def _image(self, value: str, field: str, owner: str, *, grey: bool, keep: bool) -> tuple[Image.Image, str]:
+        """(image, upload id): an owned upload, or inline data checked (and stored as an upload if ``keep``)."""
+        if UPLOAD_ID.fullmatch(value):
+            stored: Any = self.redis.get(f"sdq:upload:{value}")
+            path = upload_path(self.settings, value)
+            if stored is None or stored.decode() != owner or not path.is_file():
+                raise RequestInvalid.for_field(["body", field], f"unknown upload {value!r}")
+            with Image.open(path) as stored_image:
+                return stored_image.convert("L" if grey else "RGB"), value
+        image = open_image(decode_bytes(value, field), field, self.settings, grey=grey)
+        if not keep:
+            return image, value
+        upload_id = new_upload_id()
+        write_png(image, upload_path(self.settings, upload_id))
+        self.redis.set(f"sdq:upload:{upload_id}", owner, ex=self.settings.retention_seconds)
+        return image, upload_id
+
+    def prepare(self, request: AnyRequest, owner: str, job_id: str | None) -> AnyRequest:
+        """Check the request's images; with a ``job_id``, also write the job's inputs and return the request
+        with sizes filled in and image fields naming uploads. Without one (validate), nothing is written."""
+        keep = job_id is not None
+        if isinstance(request, Img2ImgRequest):
+            image, ref = self._image(request.init_image, "init_image", owner, grey=False, keep=keep)
+            width, height = request.width or snap(image.width), request.height or snap(image.height)
+            if job_id is not None:
+                write_png(
+                    fit(image, width, height, request.resize_mode),
+                    input_image_path(self.settings.data_dir, job_id, "init_image"),
+                )
+            return request.model_copy(update={"init_image": ref, "width": width, "height": height})
+        if isinstance(request, InpaintRequest):
+            image, image_ref = self._image(request.image, "image", owner, grey=False, keep=keep)
+            mask, mask_ref = self._image(request.mask, "mask", owner, grey=True, keep=keep)
+            if mask.size != image.size:
+                raise RequestInvalid.for_field(
+                    ["body", "mask"],
+                    f"the mask is {mask.width}x{mask.height} but the image is "
+                    f"{image.width}x{image.height}; they must be the same size",
+                )
+            width, height = request.width or snap(image.width), request.height or snap(image.height)
+            if request.invert_mask:
+                mask = ImageOps.invert(mask)
+            if request.mask_blur:
+                mask = mask.filter(ImageFilter.GaussianBlur(request.mask_blur))
+            if job_id is not None:
+                write_png(
+                    fit(image, width, height, ResizeMode.JUST_RESIZE),
+                    input_image_path(self.settings.data_dir, job_id, "image"),
+                )
+                write_png(
+                    fit(mask, width, height, ResizeMode.JUST_RESIZE),
+                    input_image_path(self.settings.data_dir, job_id, "mask"),
+                )
+            return request.model_copy(update={"image": image_ref, "mask": mask_ref, "width": width, "height": height})
+        return request

@@ -1,0 +1,190 @@
+"""img2img, inpaint and uploads through the real worker, and every bad input image refused with a 4xx naming
+the field. (The tiny model's VAE is random, so closeness of low-strength img2img to the input cannot be asserted;
+strength 0 returning the input exactly, and the step count following strength, can.)"""
+
+from __future__ import annotations
+
+import base64
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image, ImageFilter
+
+from tests.conftest import Stack
+
+pytestmark = pytest.mark.integration
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def data_url(data: bytes, kind: str = "png") -> str:
+    return f"data:image/{kind};base64," + base64.b64encode(data).decode()
+
+
+def noise(width: int, height: int, seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8), "RGB")
+
+
+def fetch(stack: Stack, view: dict, index: int = 0) -> np.ndarray:
+    data = requests.get(stack.url(view["images"][index]["url"]), timeout=10).content
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+
+
+def submit(stack: Stack, mode: str, **body: object) -> requests.Response:
+    payload = {"prompt": "a red door", "steps": 2, **body}
+    return requests.post(stack.url(f"/api/v1/generate/{mode}"), json=payload, timeout=30)
+
+
+def run(stack: Stack, mode: str, **body: object) -> dict:
+    response = submit(stack, mode, **body)
+    assert response.status_code == 202, response.text
+    return stack.wait_job(response.json()["id"])
+
+
+def test_img2img_takes_the_input_size_and_strength_zero_returns_the_input(stack: Stack) -> None:
+    source = noise(100, 75)
+    view = run(stack, "img2img", init_image=data_url(encode(source)), strength=0.6, seed=3)
+    assert view["status"] == "finished", view["error"]
+    assert (view["images"][0]["width"], view["images"][0]["height"]) == (96, 72)  # rounded down to 8
+    assert view["request"]["init_image"].startswith("upl_")  # the queued request names an upload, not base64
+    unchanged = run(stack, "img2img", init_image=data_url(encode(source)), strength=0, seed=3)
+    expected = np.asarray(source.resize((96, 72), Image.Resampling.LANCZOS)).astype(int)
+    assert np.array_equal(fetch(stack, unchanged), expected)
+    sized = run(
+        stack,
+        "img2img",
+        init_image=data_url(encode(source)),
+        width=128,
+        height=64,
+        resize_mode="crop_and_resize",
+        seed=3,
+    )
+    assert (sized["images"][0]["width"], sized["images"][0]["height"]) == (128, 64)
+
+
+def test_img2img_denoises_strength_times_steps(stack: Stack) -> None:
+    view = run(stack, "img2img", init_image=data_url(encode(noise(64, 64))), steps=10, strength=0.3, seed=1)
+    assert view["progress"]["total"] == 10
+    png = Image.open(io.BytesIO(requests.get(stack.url(view["images"][0]["url"]), timeout=10).content))
+    assert "Denoising strength: 0.3" in png.text["parameters"]
+
+
+def test_inpaint_leaves_unmasked_pixels_exactly_as_they_were(stack: Stack) -> None:
+    image = noise(64, 64, seed=5)
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (0, 0, 24, 64))  # repaint the left part
+    view = run(
+        stack, "inpaint", image=data_url(encode(image)), mask=data_url(encode(mask)), mask_blur=4, strength=1.0, seed=2
+    )
+    assert view["status"] == "finished", view["error"]
+    result, original = fetch(stack, view), np.asarray(image).astype(int)
+    blurred = np.asarray(mask.filter(ImageFilter.GaussianBlur(4)))
+    untouched = blurred == 0
+    assert untouched.sum() >= 64 * 30
+    assert np.array_equal(result[untouched], original[untouched])  # tolerance: none, bit for bit
+    assert np.abs(result[blurred == 255] - original[blurred == 255]).mean() > 5
+    inverted = run(
+        stack,
+        "inpaint",
+        image=data_url(encode(image)),
+        mask=data_url(encode(mask)),
+        mask_blur=0,
+        invert_mask=True,
+        seed=2,
+    )
+    kept = np.asarray(mask) == 255  # inverted: the left part is now kept
+    assert np.array_equal(fetch(stack, inverted)[kept], original[kept])
+
+
+def test_uploads_are_used_by_id(stack: Stack) -> None:
+    upload = requests.post(stack.url("/api/v1/uploads"), files={"file": ("a.png", encode(noise(80, 64)))}, timeout=10)
+    assert upload.status_code == 201
+    body = upload.json()
+    assert body["id"].startswith("upl_") and (body["width"], body["height"]) == (80, 64)
+    view = run(stack, "img2img", init_image=body["id"], strength=0.5, seed=1)
+    assert view["status"] == "finished" and view["images"][0]["width"] == 80
+    unknown = submit(stack, "img2img", init_image="upl_" + "0" * 32)
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["loc"] == ["body", "init_image"]
+
+
+def bomb_png() -> bytes:
+    """A real 1x1 PNG whose header claims 50000x50000 pixels."""
+    data = bytearray(encode(Image.new("RGB", (1, 1))))
+    ihdr = 8 + 8  # signature, then length + type of the IHDR chunk
+    data[ihdr : ihdr + 8] = struct.pack(">II", 50_000, 50_000)
+    crc = zlib.crc32(bytes(data[12 : ihdr + 13]))
+    data[ihdr + 13 : ihdr + 17] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (data_url(b"hello, not an image"), "not a readable image"),
+        ("data:image/png;base64,", "empty"),
+        (data_url(encode(noise(64, 64))[:300]), "truncated"),
+        (data_url(bomb_png()), "more than"),
+        ("@@@ not base64 @@@", "base64"),
+        ("http://127.0.0.1/secret.png", "URLs"),
+        ("http://169.254.169.254/latest/meta-data", "URLs"),
+    ],
+)
+def test_bad_images_are_422_naming_the_field(stack: Stack, value: str, reason: str) -> None:
+    response = submit(stack, "img2img", init_image=value)
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert error["loc"] == ["body", "init_image"]
+    assert reason in error["msg"]
+
+
+def test_other_bad_fields_of_the_image_modes(stack: Stack) -> None:
+    image = data_url(encode(noise(64, 64)))
+    assert submit(stack, "img2img", init_image=image, strength=1.5).json()["errors"][0]["loc"] == ["body", "strength"]
+    assert submit(stack, "img2img").json()["errors"][0]["loc"] == ["body", "init_image"]
+    mismatch = submit(stack, "inpaint", image=image, mask=data_url(encode(Image.new("L", (32, 32)))))
+    assert mismatch.status_code == 422 and mismatch.json()["errors"][0]["loc"] == ["body", "mask"]
+    assert "same size" in mismatch.json()["errors"][0]["msg"]
+
+
+def test_image_byte_limit(make_stack) -> None:
+    small = make_stack(worker=False, SDQ_MAX_IMAGE_BYTES="2048")
+    response = submit(small, "img2img", init_image=data_url(encode(noise(64, 64))))
+    assert response.status_code == 422 and "limit is 2048" in response.json()["errors"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("data", "size"),
+    [
+        (encode(Image.new("CMYK", (40, 30), (0, 255, 0, 0)), "JPEG"), (40, 30)),
+        (encode(Image.new("I;16", (40, 30), 40000)), (40, 30)),
+        (encode(Image.new("P", (40, 30), 3)), (40, 30)),
+        (encode(Image.new("RGBA", (40, 30), (255, 0, 0, 0))), (40, 30)),
+        (
+            encode(Image.new("RGB", (40, 30)), "GIF", save_all=True, append_images=[Image.new("RGB", (40, 30), "red")]),
+            (40, 30),
+        ),
+    ],
+    ids=["cmyk", "16-bit", "palette", "alpha", "animated-gif-first-frame"],
+)
+def test_unusual_modes_are_converted(stack: Stack, data: bytes, size: tuple[int, int]) -> None:
+    upload = requests.post(stack.url("/api/v1/uploads"), files={"file": ("x", data)}, timeout=10)
+    assert upload.status_code == 201, upload.text
+    assert (upload.json()["width"], upload.json()["height"]) == size
+
+
+def test_exif_orientation_is_applied(stack: Stack) -> None:
+    image = Image.new("RGB", (40, 20), "blue")
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    data = encode(image, "JPEG", exif=exif.tobytes())
+    upload = requests.post(stack.url("/api/v1/uploads"), files={"file": ("x.jpg", data)}, timeout=10).json()
+    assert (upload["width"], upload["height"]) == (20, 40)
