@@ -70,12 +70,15 @@ def sweep(redis: Redis, settings: Settings, now: float | None = None) -> SweepRe
         if _delete_job(redis, settings, job_id)
     ]
     outputs = settings.outputs_dir
-    if outputs.is_dir():
-        for folder in outputs.iterdir():
+    for root in (outputs, settings.data_dir / "inputs"):  # job folders no record knows (a submit that failed)
+        if not root.is_dir():
+            continue
+        for folder in root.iterdir():
             known = redis.zscore(index, folder.name) is not None
             if folder.is_dir() and is_job_id(folder.name) and not known and folder.stat().st_mtime < cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
-                deleted.append(folder.name)
+                if folder.name not in deleted:
+                    deleted.append(folder.name)
     uploads = settings.data_dir / "uploads"
     if uploads.is_dir():
         for upload in uploads.glob("upl_*.png"):

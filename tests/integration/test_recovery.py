@@ -194,9 +194,13 @@ def test_retention_sweep_deletes_expired_jobs_and_reports_usage(stack: Stack) ->
     storage = stack.get("/api/v1/queue")["storage"]
     assert storage["bytes"] == kept.bytes
 
+    orphan = stack.data_dir / "inputs" / ("f" * 32)  # inputs of a submit whose enqueue failed
+    orphan.mkdir(parents=True)
+    (orphan / "init_image.png").write_bytes(b"x")
     report = sweep(redis, settings, now=time.time() + settings.retention_seconds + 60)
     assert view["id"] in report.deleted
     assert not folder.exists()
+    assert not orphan.exists() and "f" * 32 in report.deleted
     assert requests.get(stack.url(f"/api/v1/jobs/{view['id']}"), timeout=10).status_code == 404
     assert os.path.isdir(stack.data_dir / "outputs")
 
