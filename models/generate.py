@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from models.samplers import make_scheduler
-from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest
+from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 
 StepCallback = Callable[[int, int], None]
 """Called after each denoising step with (steps done, steps in all). An exception it raises aborts the run."""
@@ -126,10 +126,64 @@ def run_generation(
             **_mode_arguments(request, inputs),
         )
     images = list(output.images)
+    if isinstance(request, Txt2ImgRequest) and request.hires_size is not None:
+        images = _hires_pass(base, request, images, seeds, on_step, vae, loras or [], embeddings or [])
     if isinstance(request, InpaintRequest):
         # Paste the original back wherever the (blurred) mask is black: those pixels are returned unchanged.
         return [Image.composite(image, inputs["image"], inputs["mask"]) for image in images]
     return images
+
+
+def _hires_pass(
+    base: Any,
+    request: Txt2ImgRequest,
+    images: list[Any],
+    seeds: list[int],
+    on_step: StepCallback,
+    vae: Any | None,
+    loras: list[LoraFile],
+    embeddings: list[tuple[str, Path]],
+) -> list[Any]:
+    """Hires fix: upscale the first pass, then refine it with img2img at ``hr_denoise`` (A1111's two passes)."""
+    import torch
+    from diffusers import AutoPipelineForImage2Image
+
+    assert request.hires_size is not None
+    resample = {
+        "lanczos": Image.Resampling.LANCZOS,
+        "bicubic": Image.Resampling.BICUBIC,
+        "nearest": Image.Resampling.NEAREST,
+    }[request.hr_upscaler]
+    upscaled = [image.resize(request.hires_size, resample) for image in images]
+    if request.hr_denoise == 0:
+        return upscaled
+    overrides: dict[str, Any] = {"scheduler": make_scheduler(request.sampler, request.scheduler, base.scheduler.config)}
+    if vae is not None:
+        overrides["vae"] = vae
+    pipeline = AutoPipelineForImage2Image.from_pipe(base, **overrides)
+    pipeline.set_progress_bar_config(disable=True)
+    prompt, _ = request.all_loras()
+
+    def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        on_step(step + 1, pipe.num_timesteps)
+        return tensors
+
+    refined = []
+    with loras_applied(pipeline, loras), embeddings_applied(pipeline, embeddings), torch.inference_mode():
+        for image, seed in zip(upscaled, seeds, strict=True):  # one at a time: each image keeps its own seed
+            output = pipeline(
+                prompt=prompt,
+                negative_prompt=request.negative_prompt or None,
+                image=image,
+                strength=request.hr_denoise,
+                num_inference_steps=request.hr_steps or request.steps,
+                guidance_scale=request.cfg_scale,
+                clip_skip=request.clip_skip - 1 if request.clip_skip > 1 else None,
+                generator=torch.Generator("cpu").manual_seed(seed),
+                callback_on_step_end=step_end,
+            )
+            refined.append(output.images[0])
+    return refined
 
 
 def _mode_arguments(request: AnyRequest, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class ImageRecord(BaseModel):
     height: int
     file: str
     thumbnail: str
+    prompt_index: int = 0
 
 
 class WorkerTimings(BaseModel):
@@ -85,6 +86,7 @@ class Progress(BaseModel):
 
 class ImageView(BaseModel):
     index: int
+    prompt_index: int = Field(0, description="Which prompt of a prompt batch made it (0 without a batch).")
     seed: int
     width: int
     height: int

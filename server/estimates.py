@@ -38,7 +38,7 @@ def estimate(redis: Redis, request: AnyRequest, model: str) -> Estimate:
         nearest = min(measured, key=lambda key: abs(area(key) - pixels))
         stats, scale, basis = measured[nearest], pixels / area(nearest), "scaled"
         detail = f"scaled from {stats['n']} job(s) of {model} at {nearest}"
-    images = request.batch_size
+    images = request.batch_size * (len(request.prompt_list()) if isinstance(request, Txt2ImgRequest) else 1)
     steps = request.steps * getattr(request, "strength", 1.0)  # img2img runs strength x steps
     seconds = steps * images * stats["s_per_step"] * scale + images * stats["overhead_s"]
     return Estimate(seconds=round(seconds, 3), basis=basis, detail=detail)

@@ -190,6 +190,7 @@ class JobService:
         images = [
             ImageView(
                 index=rec.index,
+                prompt_index=rec.prompt_index,
                 seed=rec.seed,
                 width=rec.width,
                 height=rec.height,

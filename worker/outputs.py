@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from PIL import Image, PngImagePlugin
 
-from schemas.generation import AnyRequest
+from schemas.generation import AnyRequest, Txt2ImgRequest
 from schemas.jobs import ImageRecord
 
 THUMBNAIL_DIR = "thumbs"
@@ -49,6 +49,16 @@ def infotext(request: AnyRequest, seed: int, model: str, version: str) -> str:
         f"Seed: {seed}",
         f"Size: {request.width}x{request.height}",
         *([f"Denoising strength: {request.strength:g}"] if request.mode != "txt2img" else []),
+        *(
+            [
+                f"Denoising strength: {request.hr_denoise:g}",
+                f"Hires upscale: {request.hr_scale:g}",
+                f"Hires steps: {request.hr_steps or request.steps}",
+                f"Hires upscaler: {request.hr_upscaler.capitalize()}",
+            ]
+            if isinstance(request, Txt2ImgRequest) and request.hires_size is not None
+            else []
+        ),
         f"Model: {model}",
         *([f"VAE: {request.vae}"] if request.vae else []),
         *([f"Clip skip: {request.clip_skip}"] if request.clip_skip > 1 else []),

@@ -23,7 +23,7 @@ from rq.timeouts import JobTimeoutException
 
 from models.generate import LoraFile, run_generation
 from schemas.errors import AppError, GenerationFailed, JobTimedOut
-from schemas.generation import IMAGE_FIELDS, SEED_MAX, AnyRequest, batch_seeds
+from schemas.generation import IMAGE_FIELDS, SEED_MAX, AnyRequest, Txt2ImgRequest, batch_seeds
 from schemas.jobs import JobPayload, JobResult, WorkerTimings, input_image_path
 from schemas.keys import Event, step_stats_key
 from schemas.models import ModelType
@@ -84,7 +84,8 @@ def _as_app_error(exc: Exception, job: Any) -> AppError:
 def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: JobReporter) -> JobResult:
     request = payload.request
     seed = secrets.randbelow(SEED_MAX + 1) if request.seed == -1 else request.seed
-    seeds = batch_seeds(seed, request.batch_size)
+    prompts = request.prompt_list() if isinstance(request, Txt2ImgRequest) else [request.prompt]
+    seeds = batch_seeds(seed, request.batch_size * len(prompts))  # a prompt batch continues the seeds
 
     started = time.perf_counter()
     reporter.stage("loading", 0, request.steps)
@@ -92,26 +93,33 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
     loaded = time.perf_counter()
     reporter.check_stop()
 
-    reporter.stage("denoising", 0, request.steps)
-    images = run_generation(
-        pipeline,
-        request,
-        seeds,
-        reporter.step,
-        on_preview=lambda step, latents: reporter.preview(step, context.previews.data_url(latents)),
-        preview_every=context.preview_every,
-        loras=_lora_files(context, request),
-        vae=context.manager.get_vae(request.vae) if request.vae else None,
-        embeddings=_embeddings_in(context, request),
-        inputs=_input_images(context, payload),
-    )
+    images: list[Any] = []
+    texts: list[str] = []
+    inputs = _input_images(context, payload)
+    for index, prompt in enumerate(prompts):
+        part = request if len(prompts) == 1 else request.model_copy(update={"prompt": prompt, "prompts": []})
+        part_seeds = seeds[index * request.batch_size : (index + 1) * request.batch_size]
+        reporter.stage("denoising", 0, request.steps)
+        images += run_generation(
+            pipeline,
+            part,
+            part_seeds,
+            reporter.step,
+            on_preview=lambda step, latents: reporter.preview(step, context.previews.data_url(latents)),
+            preview_every=context.preview_every,
+            loras=_lora_files(context, part),
+            vae=context.manager.get_vae(request.vae) if request.vae else None,
+            embeddings=_embeddings_in(context, part),
+            inputs=inputs,
+        )
+        texts += [infotext(part, s, payload.model, VERSION) for s in part_seeds]
     generated = time.perf_counter()
     reporter.check_stop()
 
     reporter.stage("saving", request.steps, request.steps)
     folder = context.settings.outputs_dir / payload.job_id
-    texts = [infotext(request, s, payload.model, VERSION) for s in seeds]
     records = write_images(folder, images, seeds, texts, context.settings.thumbnail_size)
+    records = [r.model_copy(update={"prompt_index": r.index // request.batch_size}) for r in records]
     timings = WorkerTimings(
         load_seconds=round(loaded - started, 4),
         generate_seconds=round(generated - loaded, 4),
@@ -176,10 +184,11 @@ def _embeddings_in(context: runtime.WorkerContext, request: AnyRequest) -> list[
 def _record_step_time(context: runtime.WorkerContext, payload: JobPayload, result: JobResult) -> None:
     """Keep a smoothed seconds-per-step-per-image for this model and size (used by /api/v1/estimate)."""
     request = payload.request
-    units = request.steps * request.batch_size
+    images = len(result.images)
+    units = request.steps * images
     measured = {
         "s_per_step": result.timings.generate_seconds / units,
-        "overhead_s": (result.timings.save_seconds / request.batch_size) + result.timings.load_seconds,
+        "overhead_s": (result.timings.save_seconds / images) + result.timings.load_seconds,
     }
     key, field = step_stats_key(payload.model), f"{request.width}x{request.height}"
     try:

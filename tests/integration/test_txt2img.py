@@ -140,3 +140,40 @@ def test_unknown_image_index_and_unknown_job_are_404_problems(stack: Stack) -> N
         response = requests.get(stack.url(f"/api/v1/jobs/{job_id}"), timeout=10)
         assert response.status_code == 404, job_id
         assert response.json()["code"] in ("not_found",)
+
+
+def test_prompt_batch_makes_one_image_set_per_prompt(stack: Stack) -> None:
+    """prompts [a, b] with batch_size 2: 4 images, seeds continue across prompts, each with its own prompt."""
+    view = stack.run(prompts=["a lighthouse at dusk", "a red fox"], batch_size=2, seed=700)
+    assert view["status"] == "finished", view["error"]
+    assert view["seeds"] == [700, 701, 702, 703]
+    assert [i["prompt_index"] for i in view["images"]] == [0, 0, 1, 1]
+    png = Image.open(io.BytesIO(download(stack, view["images"][2]["url"]).content))
+    assert png.text["parameters"].startswith("a red fox\n")
+    assert "Seed: 702" in png.text["parameters"]
+    alone = stack.run(prompt="a red fox", seed=702)
+    difference = np.abs(pixels(stack, view, 2).astype(int) - pixels(stack, alone).astype(int))
+    assert difference.max() <= 2  # batched-convolution rounding, as for plain batches
+
+
+def test_prompt_batch_limits(stack: Stack) -> None:
+    blank = stack.submit(prompts=["fine", "   "])
+    assert blank.status_code == 422 and blank.json()["errors"][0]["loc"] == ["body", "prompts", 1]
+    too_many = stack.submit(prompts=["x"] * 5, batch_size=8)
+    assert too_many.status_code == 422 and too_many.json()["errors"][0]["loc"] == ["body", "prompts"]
+
+
+def test_hires_fix_upscales_and_refines(stack: Stack) -> None:
+    """hr_scale 2: the image comes out twice the size; with hr_denoise 0 it is the first pass upscaled (Lanczos)."""
+    first = stack.run(seed=41, width=64, height=96)
+    plain = stack.run(seed=41, width=64, height=96, hr_scale=2, hr_denoise=0)
+    assert (plain["images"][0]["width"], plain["images"][0]["height"]) == (128, 192)
+    base = Image.open(io.BytesIO(download(stack, first["images"][0]["url"]).content)).convert("RGB")
+    expected = np.asarray(base.resize((128, 192), Image.Resampling.LANCZOS))
+    assert np.array_equal(pixels(stack, plain), expected)
+    refined = stack.run(seed=41, width=64, height=96, hr_scale=2, hr_denoise=0.6, hr_steps=3)
+    assert refined["status"] == "finished" and refined["images"][0]["width"] == 128
+    assert not np.array_equal(pixels(stack, refined), expected)
+    png = Image.open(io.BytesIO(download(stack, refined["images"][0]["url"]).content))
+    assert "Hires upscale: 2, Hires steps: 3, Hires upscaler: Lanczos" in png.text["parameters"]
+    assert stack.submit(hr_scale=5).json()["errors"][0]["loc"] == ["body", "hr_scale"]
