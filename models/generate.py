@@ -11,6 +11,7 @@ from typing import Any
 
 from PIL import Image
 
+from models.differential import DifferentialGuide, keep_black_areas
 from models.samplers import make_scheduler
 from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 
@@ -99,11 +100,16 @@ def run_generation(
     if isinstance(request, Img2ImgRequest) and request.strength == 0:
         return [inputs["init_image"].copy() for _ in seeds]  # nothing to denoise: the input as it is
     pipeline = _mode_pipeline(base, request, vae)
+    guide = None
+    if isinstance(request, Img2ImgRequest) and "change_map" in inputs:
+        guide = DifferentialGuide(pipeline, inputs["init_image"], inputs["change_map"], seeds)
     generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
     prompt, _ = request.all_loras()
 
     def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         done = step + 1
+        if guide is not None:
+            tensors["latents"] = guide.apply(pipe, step, tensors["latents"])
         if on_preview is not None and preview_every > 0 and done % preview_every == 0:
             on_preview(done, tensors["latents"])
         on_step(done, pipe.num_timesteps)
@@ -128,6 +134,8 @@ def run_generation(
     images = list(output.images)
     if isinstance(request, Txt2ImgRequest) and request.hires_size is not None:
         images = _hires_pass(base, request, images, seeds, on_step, vae, loras or [], embeddings or [])
+    if guide is not None:
+        return [keep_black_areas(image, inputs["init_image"], inputs["change_map"]) for image in images]
     if isinstance(request, InpaintRequest):
         # Paste the original back wherever the (blurred) mask is black: those pixels are returned unchanged.
         return [Image.composite(image, inputs["image"], inputs["mask"]) for image in images]

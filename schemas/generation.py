@@ -282,6 +282,11 @@ class Img2ImgRequest(GenerationBase):
     width: OptionalDimension = None  # type: ignore[assignment]
     height: OptionalDimension = None  # type: ignore[assignment]
     resize_mode: ResizeMode = Field(ResizeMode.JUST_RESIZE, description="How the input fits width x height.")
+    change_map: ImageField | None = Field(
+        None,
+        description="Differential img2img: a grey map the size of init_image; white changes most, black keeps "
+        "the input exactly. Scales with strength.",
+    )
 
 
 class InpaintRequest(GenerationBase):
@@ -313,7 +318,12 @@ GenerationRequest = Annotated[
     Discriminator(_mode_of),
 ]
 """Any mode's request, told apart by ``mode`` (txt2img when absent)."""
-IMAGE_FIELDS: dict[str, tuple[str, ...]] = {"txt2img": (), "img2img": ("init_image",), "inpaint": ("image", "mask")}
+IMAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "txt2img": (),
+    "img2img": ("init_image", "change_map"),  # change_map only when given
+    "inpaint": ("image", "mask"),
+}
+GREY_FIELDS = frozenset({"mask", "change_map"})
 
 
 def batch_seeds(seed: int, batch_size: int) -> list[int]:

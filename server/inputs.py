@@ -66,12 +66,25 @@ class InputStore:
         if isinstance(request, Img2ImgRequest):
             image, ref = self._image(request.init_image, "init_image", owner, grey=False, keep=keep)
             width, height = request.width or snap(image.width), request.height or snap(image.height)
-            if job_id is not None:
-                write_png(
-                    fit(image, width, height, request.resize_mode),
-                    input_image_path(self.settings.data_dir, job_id, "init_image"),
+            update: dict[str, Any] = {"init_image": ref, "width": width, "height": height}
+            change_map = None
+            if request.change_map is not None:
+                change_map, update["change_map"] = self._image(
+                    request.change_map, "change_map", owner, grey=True, keep=keep
                 )
-            return request.model_copy(update={"init_image": ref, "width": width, "height": height})
+                if change_map.size != image.size:
+                    raise RequestInvalid.for_field(
+                        ["body", "change_map"],
+                        f"the change map is {change_map.width}x{change_map.height} but init_image is "
+                        f"{image.width}x{image.height}; they must be the same size",
+                    )
+            if job_id is not None:
+                fitted = fit(image, width, height, request.resize_mode)
+                write_png(fitted, input_image_path(self.settings.data_dir, job_id, "init_image"))
+                if change_map is not None:
+                    fitted_map = fit(change_map, width, height, request.resize_mode)
+                    write_png(fitted_map, input_image_path(self.settings.data_dir, job_id, "change_map"))
+            return request.model_copy(update=update)
         if isinstance(request, InpaintRequest):
             image, image_ref = self._image(request.image, "image", owner, grey=False, keep=keep)
             mask, mask_ref = self._image(request.mask, "mask", owner, grey=True, keep=keep)

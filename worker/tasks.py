@@ -23,7 +23,7 @@ from rq.timeouts import JobTimeoutException
 
 from models.generate import LoraFile, run_generation
 from schemas.errors import AppError, GenerationFailed, JobTimedOut
-from schemas.generation import IMAGE_FIELDS, SEED_MAX, AnyRequest, Txt2ImgRequest, batch_seeds
+from schemas.generation import GREY_FIELDS, IMAGE_FIELDS, SEED_MAX, AnyRequest, Txt2ImgRequest, batch_seeds
 from schemas.jobs import JobPayload, JobResult, WorkerTimings, input_image_path
 from schemas.keys import Event, step_stats_key
 from schemas.models import ModelType
@@ -154,8 +154,10 @@ def _input_images(context: runtime.WorkerContext, payload: JobPayload) -> dict[s
 
     images = {}
     for field in IMAGE_FIELDS[payload.request.mode]:
-        with Image.open(input_image_path(context.settings.data_dir, payload.job_id, field)) as image:
-            images[field] = image.convert("L" if field == "mask" else "RGB")
+        path = input_image_path(context.settings.data_dir, payload.job_id, field)
+        if path.is_file():  # optional fields (change_map) exist only when given
+            with Image.open(path) as image:
+                images[field] = image.convert("L" if field in GREY_FIELDS else "RGB")
     return images
 
 

@@ -188,3 +188,53 @@ def test_exif_orientation_is_applied(stack: Stack) -> None:
     data = encode(image, "JPEG", exif=exif.tobytes())
     upload = requests.post(stack.url("/api/v1/uploads"), files={"file": ("x.jpg", data)}, timeout=10).json()
     assert (upload["width"], upload["height"]) == (20, 40)
+
+
+def test_differential_img2img_follows_the_change_map(stack: Stack) -> None:
+    """All black: the input unchanged. Left white, right black: the right half is the input bit for bit and the
+    left half changes. A grey map changes less than a white one."""
+    source = noise(64, 64, seed=9)
+    original = np.asarray(source).astype(int)
+    init = data_url(encode(source))
+    black = run(
+        stack,
+        "img2img",
+        init_image=init,
+        change_map=data_url(encode(Image.new("L", (64, 64), 0))),
+        strength=1.0,
+        steps=4,
+        seed=1,
+    )
+    assert black["status"] == "finished", black["error"]
+    assert np.array_equal(fetch(stack, black), original)
+
+    half = Image.new("L", (64, 64), 0)
+    half.paste(255, (0, 0, 32, 64))
+    split = fetch(
+        stack, run(stack, "img2img", init_image=init, change_map=data_url(encode(half)), strength=1.0, steps=4, seed=1)
+    )
+    assert np.array_equal(split[:, 32:], original[:, 32:])
+    assert np.abs(split[:, :32] - original[:, :32]).mean() > 5
+
+    grey = run(
+        stack,
+        "img2img",
+        init_image=init,
+        change_map=data_url(encode(Image.new("L", (64, 64), 128))),
+        strength=1.0,
+        steps=4,
+        seed=1,
+    )
+    white = run(
+        stack,
+        "img2img",
+        init_image=init,
+        change_map=data_url(encode(Image.new("L", (64, 64), 255))),
+        strength=1.0,
+        steps=4,
+        seed=1,
+    )
+    assert grey["status"] == white["status"] == "finished"
+    assert not np.array_equal(fetch(stack, grey), fetch(stack, white))
+    mismatch = submit(stack, "img2img", init_image=init, change_map=data_url(encode(Image.new("L", (32, 32)))))
+    assert mismatch.status_code == 422 and mismatch.json()["errors"][0]["loc"] == ["body", "change_map"]
