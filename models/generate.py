@@ -21,8 +21,9 @@ PreviewCallback = Callable[[int, Any], None]
 """Called every ``preview_every`` steps with (steps done, the current latents)."""
 
 
-def _mode_pipeline(base: Any, request: AnyRequest, vae: Any | None) -> Any:
-    """The mode's pipeline sharing ``base``'s weights, with a fresh scheduler (from_pipe: no reload)."""
+def _mode_pipeline(base: Any, request: AnyRequest, vae: Any | None, mode: str | None = None) -> Any:
+    """The pipeline of ``mode`` (default: the request's) sharing ``base``'s weights, with a fresh scheduler
+    (from_pipe: no reload)."""
     from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
 
     scheduler = make_scheduler(request.sampler, request.scheduler, base.scheduler.config)
@@ -30,7 +31,7 @@ def _mode_pipeline(base: Any, request: AnyRequest, vae: Any | None) -> Any:
     if vae is not None:
         overrides["vae"] = vae
     kind = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}.get(
-        request.mode, AutoPipelineForText2Image
+        mode or request.mode, AutoPipelineForText2Image
     )
     pipeline = kind.from_pipe(base, **overrides)
     pipeline.set_progress_bar_config(disable=True)
@@ -154,7 +155,6 @@ def _hires_pass(
 ) -> list[Any]:
     """Hires fix: upscale the first pass, then refine it with img2img at ``hr_denoise`` (A1111's two passes)."""
     import torch
-    from diffusers import AutoPipelineForImage2Image
 
     assert request.hires_size is not None
     resample = {
@@ -165,11 +165,7 @@ def _hires_pass(
     upscaled = [image.resize(request.hires_size, resample) for image in images]
     if request.hr_denoise == 0:
         return upscaled
-    overrides: dict[str, Any] = {"scheduler": make_scheduler(request.sampler, request.scheduler, base.scheduler.config)}
-    if vae is not None:
-        overrides["vae"] = vae
-    pipeline = AutoPipelineForImage2Image.from_pipe(base, **overrides)
-    pipeline.set_progress_bar_config(disable=True)
+    pipeline = _mode_pipeline(base, request, vae, mode="img2img")
     prompt, _ = request.all_loras()
 
     def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:

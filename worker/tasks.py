@@ -47,7 +47,6 @@ def run_job(payload_data: dict[str, Any]) -> dict[str, Any]:
     reporter = JobReporter(
         context.redis, payload.job_id, context.settings.retention_seconds, lambda: context.abort_requested
     )
-    context.current_job = payload.job_id
     try:
         retries = job.meta.get("retries", 0) if job is not None else 0
         reporter.publish(Event.STARTED, {"worker": context.worker_name, "retries": retries})
@@ -66,8 +65,6 @@ def run_job(payload_data: dict[str, Any]) -> dict[str, Any]:
             record_error(job, error)
         shutil.rmtree(folder, ignore_errors=True)  # publish no partial output
         raise
-    finally:
-        context.current_job = None
     _record_step_time(context, payload, result)
     return result.model_dump(mode="json")
 
@@ -96,6 +93,7 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
     images: list[Any] = []
     texts: list[str] = []
     inputs = _input_images(context, payload)
+    embeddings = _installed_embeddings(context)  # one scan of the folders per job, not per prompt
     for index, prompt in enumerate(prompts):
         part = request if len(prompts) == 1 else request.model_copy(update={"prompt": prompt, "prompts": []})
         part_seeds = seeds[index * request.batch_size : (index + 1) * request.batch_size]
@@ -109,7 +107,7 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
             preview_every=context.preview_every,
             loras=_lora_files(context, part),
             vae=context.manager.get_vae(request.vae) if request.vae else None,
-            embeddings=_embeddings_in(context, part),
+            embeddings=_embeddings_in(embeddings, part),
             inputs=inputs,
         )
         texts += [infotext(part, s, payload.model, VERSION) for s in part_seeds]
@@ -170,17 +168,19 @@ def _lora_files(context: runtime.WorkerContext, request: AnyRequest) -> list[Lor
     ]
 
 
-def _embeddings_in(context: runtime.WorkerContext, request: AnyRequest) -> list[tuple[str, Path]]:
-    """Embeddings whose file name appears as a word in the prompt or negative prompt (A1111 convention)."""
+def _installed_embeddings(context: runtime.WorkerContext) -> list[tuple[str, Path]]:
     registry = context.manager.registry
-    text = f"{request.prompt} {request.negative_prompt}"
     return [
         (entry.name, registry.models_dir / entry.path)
         for entry in registry.refresh()
-        if entry.type is ModelType.EMBEDDING
-        and entry.status == "valid"
-        and re.search(rf"(?<![\w-]){re.escape(entry.name)}(?![\w-])", text)
+        if entry.type is ModelType.EMBEDDING and entry.status == "valid"
     ]
+
+
+def _embeddings_in(installed: list[tuple[str, Path]], request: AnyRequest) -> list[tuple[str, Path]]:
+    """Embeddings whose file name appears as a word in the prompt or negative prompt (A1111 convention)."""
+    text = f"{request.prompt} {request.negative_prompt}"
+    return [(name, path) for name, path in installed if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
 
 
 def _record_step_time(context: runtime.WorkerContext, payload: JobPayload, result: JobResult) -> None:
