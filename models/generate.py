@@ -13,6 +13,7 @@ from PIL import Image
 
 from models.differential import DifferentialGuide, keep_black_areas
 from models.samplers import make_scheduler
+from models.upscale import RESAMPLING
 from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 
 StepCallback = Callable[[int, int], None]
@@ -89,11 +90,13 @@ def run_generation(
     vae: Any | None = None,
     embeddings: list[tuple[str, Path]] | None = None,
     inputs: dict[str, Any] | None = None,
+    hires_upscale: Callable[[Any, tuple[int, int]], Any] | None = None,
 ) -> list[Any]:
     """Generate ``len(seeds)`` PIL images; image i uses a CPU generator seeded with ``seeds[i]``.
 
     CPU generators make a seed give the same initial noise on every device (as A1111's CPU RNG option).
     ``inputs`` holds the prepared images of img2img (``init_image``) and inpaint (``image``, ``mask``).
+    ``hires_upscale(image, size)`` replaces the hires fix's Pillow resampler (a model upscaler).
     """
     import torch
 
@@ -134,7 +137,8 @@ def run_generation(
         )
     images = list(output.images)
     if isinstance(request, Txt2ImgRequest) and request.hires_size is not None:
-        images = _hires_pass(base, request, images, seeds, on_step, vae, loras or [], embeddings or [])
+        resize = hires_upscale or (lambda image, size: image.resize(size, RESAMPLING[request.hr_upscaler]))
+        images = _hires_pass(base, request, images, seeds, on_step, vae, loras or [], embeddings or [], resize)
     if guide is not None:
         return [keep_black_areas(image, inputs["init_image"], inputs["change_map"]) for image in images]
     if isinstance(request, InpaintRequest):
@@ -152,17 +156,13 @@ def _hires_pass(
     vae: Any | None,
     loras: list[LoraFile],
     embeddings: list[tuple[str, Path]],
+    resize: Callable[[Any, tuple[int, int]], Any],
 ) -> list[Any]:
     """Hires fix: upscale the first pass, then refine it with img2img at ``hr_denoise`` (A1111's two passes)."""
     import torch
 
     assert request.hires_size is not None
-    resample = {
-        "lanczos": Image.Resampling.LANCZOS,
-        "bicubic": Image.Resampling.BICUBIC,
-        "nearest": Image.Resampling.NEAREST,
-    }[request.hr_upscaler]
-    upscaled = [image.resize(request.hires_size, resample) for image in images]
+    upscaled = [resize(image, request.hires_size) for image in images]
     if request.hr_denoise == 0:
         return upscaled
     pipeline = _mode_pipeline(base, request, vae, mode="img2img")

@@ -168,6 +168,7 @@ class ModelManager:
         self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget(policy)
         self._resident: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._vaes: dict[str, Any] = {}
+        self._upscalers: dict[str, Any] = {}
         self.stats = ManagerStats()
 
     @property
@@ -227,6 +228,24 @@ class ModelManager:
             raise ModelLoadFailed(f"VAE {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
         self._vaes = {name: vae}  # one override VAE resident at a time
         return vae
+
+    def get_upscaler(self, name: str, field: str = "upscaler") -> Any:
+        """A model from models/upscalers/ (spandrel descriptor), cached; one resident at a time, like VAEs."""
+        cached = self._upscalers.get(name)
+        if cached is not None:
+            return cached
+        from models.upscale import load_upscaler
+
+        entry = self.registry.find(ModelType.UPSCALER, name, field)
+        started = time.perf_counter()
+        try:
+            path = self.registry.models_dir / entry.path
+            descriptor = load_upscaler(path, self.policy.device, self.policy.dtype_name)
+        except Exception as exc:
+            raise ModelLoadFailed(f"upscaler {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
+        self._note(f"load upscaler {name} {time.perf_counter() - started:.3f}s")
+        self._upscalers = {name: descriptor}
+        return descriptor
 
     def unload(self, name: str) -> bool:
         if name not in self._resident:

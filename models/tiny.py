@@ -194,3 +194,21 @@ def write_tiny_embedding(target: Path, seed: int = 3, vectors: int = 1) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     save_file({"emb_params": torch.randn(vectors, 32, generator=torch.Generator().manual_seed(seed))}, str(target))
     return target
+
+
+def write_tiny_upscaler(target: Path, seed: int = 0, scale: int = 4) -> Path:
+    """A random ESRGAN (RRDBNet: 16 filters, 2 blocks) that spandrel detects as ESRGAN ``scale``x; written as
+    ``.safetensors``, or for a ``.pth`` target as a Real-ESRGAN-style ``{"params_ema": state_dict}`` pickle."""
+    import torch
+    from safetensors.torch import save_file
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    torch.manual_seed(seed)
+    network = ESRGAN(in_nc=3, out_nc=3, num_filters=16, num_blocks=2, scale=scale)
+    weights = {key: value.contiguous() for key, value in network.state_dict().items()}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix == ".pth":
+        torch.save({"params_ema": weights}, target)
+    else:
+        save_file(weights, str(target))
+    return target

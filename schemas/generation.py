@@ -193,7 +193,6 @@ class GenerationBase(BaseModel):
         return value
 
 
-HiresUpscaler = Literal["lanczos", "bicubic", "nearest"]
 PromptText = Annotated[str, Field(strict=True, min_length=1, max_length=2000, pattern=r"\S")]
 MAX_IMAGES_PER_JOB = 32
 
@@ -212,7 +211,12 @@ class Txt2ImgRequest(GenerationBase):
     hr_scale: float = Field(
         1.0, ge=1, le=4, description="Hires fix: > 1 upscales the first pass by this factor and refines it."
     )
-    hr_upscaler: HiresUpscaler = Field("lanczos", description="Hires fix resampler for the upscale.")
+    hr_upscaler: str = Field(
+        "lanczos",
+        strict=True,
+        pattern=MODEL_NAME_PATTERN,
+        description="Hires fix upscaler: lanczos, bicubic, nearest, or a model in models/upscalers/.",
+    )
     hr_steps: int | None = Field(None, strict=True, ge=1, le=150, description="Hires pass steps (null: `steps`).")
     hr_denoise: float = Field(0.5, ge=0, le=1, description="Hires pass strength (A1111 'Denoising strength').")
 
@@ -322,6 +326,7 @@ IMAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "txt2img": (),
     "img2img": ("init_image", "change_map"),  # change_map only when given
     "inpaint": ("image", "mask"),
+    "upscale": ("image",),
 }
 GREY_FIELDS = frozenset({"mask", "change_map"})
 

@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.errors import Problem
-from schemas.generation import GenerationRequest
 from schemas.keys import Priority
+from schemas.upscale import JobRequest
 
 
 def input_image_path(data_dir: Path, job_id: str, field: str) -> Path:
@@ -43,7 +43,7 @@ class JobPayload(BaseModel):
 
     job_id: str
     model: str
-    request: GenerationRequest
+    request: JobRequest
     owner: str = "anonymous"
     submitted_at: datetime
 
@@ -116,7 +116,7 @@ class JobView(BaseModel):
     retries: int = Field(0, description="Times the job was re-queued because its worker died.")
     progress: Progress
     timings: JobTimingsView
-    request: GenerationRequest
+    request: JobRequest
     seeds: list[int] = Field(default_factory=list, description="Concrete seeds, once the job finished.")
     images: list[ImageView] = Field(default_factory=list)
     error: Problem | None = Field(None, description="Why the job failed (problem details).")
@@ -196,4 +196,4 @@ class Estimate(BaseModel):
 class Validation(BaseModel):
     valid: bool = True
     model: str = Field(description="The model the request would run on.")
-    request: GenerationRequest
+    request: JobRequest

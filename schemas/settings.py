@@ -109,6 +109,15 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         4096 * 4096, ge=4096, description="Largest input image, pixels (checked before decoding)."
     )
+    max_upscale_pixels: int = Field(
+        8192 * 8192, ge=4096, description="Largest upscale output (and hires-fix model upscale), pixels."
+    )
+    upscale_tile_size: int = Field(
+        512, ge=32, le=4096, description="Model upscalers run on tiles of this many input pixels a side."
+    )
+    upscale_tile_padding: int = Field(
+        16, ge=0, le=256, description="Context pixels around each upscaler tile, cut off after the model (no seams)."
+    )
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     cors_origins: list[str] = Field([], description="Origins allowed by CORS; none by default.")
     signed_url_ttl: int = Field(3600, ge=10, description="Seconds a signed image URL stays valid.")

@@ -12,6 +12,7 @@ from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Sampl
 from schemas.jobs import Estimate
 from schemas.keys import Priority, step_stats_key
 from schemas.settings import Settings
+from schemas.upscale import UpscaleRequest
 
 
 def estimate(redis: Redis, request: AnyRequest, model: str) -> Estimate:
@@ -51,6 +52,7 @@ def parameters(settings: Settings, registry: ModelRegistry) -> dict[str, Any]:
             "txt2img": Txt2ImgRequest.model_json_schema(),
             "img2img": Img2ImgRequest.model_json_schema(),
             "inpaint": InpaintRequest.model_json_schema(),
+            "upscale": UpscaleRequest.model_json_schema(),
         },
         "samplers": [{"name": s.value, "label": s.label} for s in Sampler],
         "priorities": [p.value for p in Priority],

@@ -15,9 +15,10 @@ from PIL import Image, ImageFilter, ImageOps
 from redis import Redis
 
 from schemas.errors import RequestInvalid
-from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, ResizeMode
+from schemas.generation import Img2ImgRequest, InpaintRequest, ResizeMode
 from schemas.jobs import input_image_path
 from schemas.settings import Settings
+from schemas.upscale import AnyJobRequest, UpscaleRequest
 from server.images import (
     UPLOAD_ID,
     decode_bytes,
@@ -59,7 +60,7 @@ class InputStore:
         self.redis.set(f"sdq:upload:{upload_id}", owner, ex=self.settings.retention_seconds)
         return image, upload_id
 
-    def prepare(self, request: AnyRequest, owner: str, job_id: str | None) -> AnyRequest:
+    def prepare(self, request: AnyJobRequest, owner: str, job_id: str | None) -> AnyJobRequest:
         """Check the request's images; with a ``job_id``, also write the job's inputs and return the request
         with sizes filled in and image fields naming uploads. Without one (validate), nothing is written."""
         keep = job_id is not None
@@ -109,4 +110,19 @@ class InputStore:
                     input_image_path(self.settings.data_dir, job_id, "mask"),
                 )
             return request.model_copy(update={"image": image_ref, "mask": mask_ref, "width": width, "height": height})
+        if isinstance(request, UpscaleRequest):
+            return self._prepare_upscale(request, owner, job_id)
         return request
+
+    def _prepare_upscale(self, request: UpscaleRequest, owner: str, job_id: str | None) -> UpscaleRequest:
+        image, ref = self._image(request.image, "image", owner, grey=False, keep=job_id is not None)
+        width, height = request.output_size(image.width, image.height)
+        if width * height > self.settings.max_upscale_pixels:
+            raise RequestInvalid.for_field(
+                ["body", "scale"],
+                f"{image.width}x{image.height} x {request.scale:g} makes {width}x{height}, more than "
+                f"{self.settings.max_upscale_pixels} pixels (SDQ_MAX_UPSCALE_PIXELS)",
+            )
+        if job_id is not None:
+            write_png(image, input_image_path(self.settings.data_dir, job_id, "image"))
+        return request.model_copy(update={"image": ref})

@@ -21,7 +21,7 @@ from rq.job import JobStatus as RQStatus
 from models.registry import ModelRegistry
 from schemas.errors import PROBLEM_TYPE_BASE, NotFound, Problem, RequestInvalid, Unavailable
 from schemas.events import publish_event
-from schemas.generation import AnyRequest
+from schemas.generation import AnyRequest, Txt2ImgRequest
 from schemas.jobs import (
     CancelResult,
     ImageView,
@@ -49,6 +49,7 @@ from schemas.keys import (
 )
 from schemas.models import Arch, ModelOperation, ModelType
 from schemas.settings import Settings
+from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
 from server.inputs import InputStore
 from server.queue import QueueState
 
@@ -109,8 +110,18 @@ class JobService:
         self.sign_url = sign_url
 
     # -- submit -------------------------------------------------------------------------------------
-    def validate(self, request: AnyRequest, owner: str = "anonymous") -> Validation:
-        """Every check a submit makes beyond the schema: the model, and each LoRA (exists, fits the model)."""
+    def validate(self, request: AnyJobRequest, owner: str = "anonymous") -> Validation:
+        """Every check a submit makes beyond the schema: the model, LoRAs and upscalers, and the input images.
+        ``model`` is the checkpoint a generation runs on, or the upscaler of an upscale."""
+        if isinstance(request, UpscaleRequest):
+            model = self._upscaler(request.upscaler, "upscaler")
+        else:
+            model = self._check_generation(request)
+        request = self.inputs.prepare(request, owner, None)
+        return Validation(model=model, request=request)
+
+    def _check_generation(self, request: AnyRequest) -> str:
+        """The checkpoint of a generation request, after checking its VAE, LoRAs and hires-fix upscaler."""
         checkpoint = self.registry.resolve_checkpoint(request.model, self.settings.default_model)
         if request.vae is not None:
             vae = self.registry.find(ModelType.VAE, request.vae, "vae")
@@ -125,10 +136,17 @@ class JobService:
                     f"LoRA {lora.name!r} is for {entry.arch.value}; "
                     f"model {checkpoint.name!r} is {checkpoint.arch.value}",
                 )
-        request = self.inputs.prepare(request, owner, None)
-        return Validation(model=checkpoint.name, request=request)
+        if isinstance(request, Txt2ImgRequest) and request.hires_size is not None:
+            self._upscaler(request.hr_upscaler, "hr_upscaler")
+        return checkpoint.name
 
-    def submit(self, request: AnyRequest, owner: str = "anonymous") -> JobAccepted:
+    def _upscaler(self, name: str, field: str) -> str:
+        """A built-in resampler, or a valid model in models/upscalers/ (ModelNotFound naming ``field``)."""
+        if not is_resampler(name):
+            self.registry.find(ModelType.UPSCALER, name, field)
+        return name
+
+    def submit(self, request: AnyJobRequest, owner: str = "anonymous") -> JobAccepted:
         model = self.validate(request, owner).model
         job_id = uuid.uuid4().hex
         request = self.inputs.prepare(request, owner, job_id)
@@ -146,7 +164,7 @@ class JobService:
                 result_ttl=ttl,
                 failure_ttl=ttl,
                 ttl=ttl,
-                description=f"{request.mode} {model} x{request.batch_size}",
+                description=f"{request.mode} {model}",
                 meta={"owner": owner, "mode": request.mode, "model": model},
             )
             position = self.queue.position(job_id, queue.name)

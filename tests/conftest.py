@@ -39,8 +39,10 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder with ``checkpoints/tiny`` (tiny random SD1.x), ``checkpoints/broken`` (same layout, UNet
-    weights replaced by garbage: the registry lists it, loading it fails) and ``lora/tiny-lora.safetensors``."""
-    from models.tiny import write_tiny_lora, write_tiny_model
+    weights replaced by garbage: the registry lists it, loading it fails), ``lora/tiny-lora.safetensors`` and
+    upscalers: ``tiny-esrgan`` (4x, safetensors), ``tiny-esrgan-2x`` (2x, Real-ESRGAN-style .pth) and
+    ``not-an-upscaler`` (a .pth that is no model)."""
+    from models.tiny import write_tiny_lora, write_tiny_model, write_tiny_upscaler
 
     root = tmp_path_factory.mktemp("models")
     tiny = write_tiny_model(root / "checkpoints" / "tiny")
@@ -48,6 +50,9 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     broken = root / "checkpoints" / "broken"
     shutil.copytree(tiny, broken)
     (broken / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"not a safetensors file")
+    write_tiny_upscaler(root / "upscalers" / "tiny-esrgan.safetensors")
+    write_tiny_upscaler(root / "upscalers" / "tiny-esrgan-2x.pth", seed=1, scale=2)
+    (root / "upscalers" / "not-an-upscaler.pth").write_bytes(b"these bytes are no pickle")
     return root
 
 

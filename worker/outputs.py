@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -17,7 +19,7 @@ from typing import IO, Any
 from PIL import Image, PngImagePlugin
 
 from schemas.generation import AnyRequest, Txt2ImgRequest
-from schemas.jobs import ImageRecord
+from schemas.jobs import ImageRecord, JobPayload, JobResult, WorkerTimings
 
 THUMBNAIL_DIR = "thumbs"
 
@@ -91,6 +93,46 @@ def write_images(
             ImageRecord(index=index, seed=seed, width=image.width, height=image.height, file=png, thumbnail=webp)
         )
     return records
+
+
+def save_job(
+    folder: Path,
+    payload: JobPayload,
+    images: list[Image.Image],
+    seeds: list[int],
+    texts: list[str],
+    thumbnail_size: int,
+    *,
+    device: str,
+    started: tuple[float, float, float],
+    images_per_prompt: int = 1,
+) -> JobResult:
+    """Write a finished job's images, thumbnails and job.json; ``started`` is the perf_counter() readings at the
+    start, after loading and after generating; ``seeds`` is empty for jobs without randomness (upscales).
+    Returns the job's result."""
+    begun, loaded, generated = started
+    records = write_images(folder, images, seeds or [0] * len(images), texts, thumbnail_size)
+    records = [r.model_copy(update={"prompt_index": r.index // images_per_prompt}) for r in records]
+    timings = WorkerTimings(
+        load_seconds=round(loaded - begun, 4),
+        generate_seconds=round(generated - loaded, 4),
+        save_seconds=round(time.perf_counter() - generated, 4),
+    )
+    result = JobResult(images=records, seeds=seeds, model=payload.model, device=device, timings=timings)
+    write_job_json(
+        folder,
+        {
+            "id": payload.job_id,
+            "status": "finished",
+            "owner": payload.owner,
+            "model": payload.model,
+            "request": payload.request.model_dump(mode="json"),
+            "submitted_at": payload.submitted_at.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
+            **result.model_dump(mode="json"),
+        },
+    )
+    return result
 
 
 def write_job_json(folder: Path, record: dict[str, Any]) -> None:

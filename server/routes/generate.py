@@ -9,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from auth.deps import AuthDep, CanGenerate
 from auth.principal import Principal
 from auth.service import AuthService
-from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
+from schemas.generation import Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 from schemas.jobs import JobAccepted
+from schemas.upscale import AnyJobRequest, UpscaleRequest
 from server.deps import JobsDep, problem_responses
 from server.jobs import JobService
 from server.policy import enforce_submit_policy
@@ -26,7 +27,7 @@ _POLL = "Poll `links.self` until `status` is finished, failed or canceled, or fo
 
 
 async def _submit(
-    request: AnyRequest, principal: Principal, auth: AuthService, jobs: JobService, response: Response
+    request: AnyJobRequest, principal: Principal, auth: AuthService, jobs: JobService, response: Response
 ) -> JobAccepted:
     await run_in_threadpool(enforce_submit_policy, request, principal, auth, jobs)
     accepted = await run_in_threadpool(jobs.submit, request, principal.name)
@@ -76,6 +77,24 @@ async def img2img(
 )
 async def inpaint(
     request: InpaintRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+) -> JobAccepted:
+    return await _submit(request, principal, auth, jobs, response)
+
+
+@router.post(
+    "/generate/upscale",
+    summary="Queue an upscale job (a model from models/upscalers/, or lanczos/bicubic/nearest)",
+    description=(
+        "`image` is an upload id, a data URL or base64. The output is `scale` times the input (each side, rounded); "
+        "an output over SDQ_MAX_UPSCALE_PIXELS is refused naming `scale`, an unknown upscaler naming `upscaler`. "
+        "Model upscalers (ESRGAN, Real-ESRGAN, SwinIR, ... loaded with spandrel) run tile by tile (`tile_size`), "
+        "each tile with context padding that is cut off again, so tiles leave no seams; progress counts tiles "
+        "and a cancel stops at the next tile. " + _POLL
+    ),
+    **_SUBMIT,  # type: ignore[arg-type]
+)
+async def upscale(
+    request: UpscaleRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
 ) -> JobAccepted:
     return await _submit(request, principal, auth, jobs, response)
 

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from auth.deps import CanGenerate, CanReadJobs, CanReadModels, QueueAdmin
 from schemas.generation import GenerationRequest
 from schemas.jobs import ClearResult, Estimate, QueueView, Validation
+from schemas.upscale import JobRequest
 from server.deps import JobsDep, SettingsDep, problem_responses
 from server.estimates import estimate, parameters
 
@@ -42,7 +43,7 @@ async def clear_queue(jobs: JobsDep, principal: QueueAdmin) -> ClearResult:
     responses=problem_responses(422),
     summary="Run every check a submit runs, without queueing",
 )
-async def validate(request: GenerationRequest, jobs: JobsDep, principal: CanGenerate) -> Validation:
+async def validate(request: JobRequest, jobs: JobsDep, principal: CanGenerate) -> Validation:
     return await run_in_threadpool(jobs.validate, request, principal.name)
 
 
