@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from schemas.keys import Priority
+from schemas.watermark import WatermarkOptions
 
 SEED_MAX = 2**32 - 1
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -156,6 +157,11 @@ class GenerationBase(BaseModel):
     batch_size: int = Field(1, strict=True, ge=1, le=8, description="Images per job, 1..8.")
     priority: Priority = Field(
         Priority.NORMAL, description="Queue priority: high jobs run before normal, normal before low."
+    )
+    watermark: WatermarkOptions | None = Field(
+        None,
+        description="Visible text watermark; fields left out take the server's defaults (none unless "
+        "SDQ_WATERMARK_TEXT is set). The invisible watermark is a server setting.",
     )
 
     @field_validator("prompt")

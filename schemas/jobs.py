@@ -19,6 +19,11 @@ def input_image_path(data_dir: Path, job_id: str, field: str) -> Path:
     return data_dir / "inputs" / job_id / f"{field}.png"
 
 
+def upload_image_path(data_dir: Path, upload_id: str) -> Path:
+    """Where an upload (``upl_<32 hex>``, a name the API generated) is stored."""
+    return data_dir / "uploads" / f"{upload_id}.png"
+
+
 def is_job_id(value: str) -> bool:
     """Job ids are 32 lowercase hex digits (uuid4); anything else cannot name a job or a folder."""
     return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
@@ -58,6 +63,8 @@ class ImageRecord(BaseModel):
     file: str
     thumbnail: str
     prompt_index: int = 0
+    visible_watermark: bool = False
+    invisible_watermark: bool = False
 
 
 class WorkerTimings(BaseModel):
@@ -90,6 +97,10 @@ class ImageView(BaseModel):
     seed: int
     width: int
     height: int
+    visible_watermark: bool = Field(False, description="A visible text watermark was drawn on it.")
+    invisible_watermark: bool = Field(
+        False, description="It carries the server's invisible watermark (images of 256x256 pixels and up)."
+    )
     url: str = Field(description="PNG with AUTOMATIC1111 'parameters' text chunk.")
     thumbnail_url: str = Field(description="WebP, longest side = thumbnail_size setting.")
 

@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from schemas.watermark import WatermarkPosition
+
 CONFIG_ENV = "SDQ_CONFIG"
 AUTH_MODES = ("none", "optional", "jwt", "api-key", "pam", "unix")
 DEFAULT_CONFIG_FILE = Path("sdqueue.toml")
@@ -117,6 +119,24 @@ class Settings(BaseSettings):
     )
     upscale_tile_padding: int = Field(
         16, ge=0, le=256, description="Context pixels around each upscaler tile, cut off after the model (no seams)."
+    )
+    # -- watermarks (docs/safety.md) -------------------------------------------------------------------
+    watermark_text: str | None = Field(None, description="Visible watermark text on every image; unset: none.")
+    watermark_position: WatermarkPosition = Field(
+        WatermarkPosition.BOTTOM_RIGHT, description="Where the visible watermark goes."
+    )
+    watermark_opacity: float = Field(0.5, ge=0, le=1, description="Visible watermark opacity.")
+    watermark_font_size: int | None = Field(None, ge=6, le=512, description="px; unset: 4% of the shorter side.")
+    watermark_font_color: tuple[int, int, int] = Field((255, 255, 255), description="Visible watermark RGB.")
+    watermark_margin: int = Field(16, ge=0, le=512, description="Visible watermark distance from the edges, px.")
+    watermark_font: Path | None = Field(
+        None, description="A TrueType/OpenType font file; unset: the font bundled with Pillow (Aileron Regular)."
+    )
+    invisible_watermark: bool = Field(
+        True, description="Embed an invisible DWT-DCT watermark (invisible-watermark) in images of 256x256 and up."
+    )
+    invisible_watermark_payload: str = Field(
+        "sdqueue", min_length=1, max_length=32, description="What the invisible watermark carries (ASCII)."
     )
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     cors_origins: list[str] = Field([], description="Origins allowed by CORS; none by default.")

@@ -26,5 +26,8 @@ want="$(cat pyproject.toml constraints/cpu.txt | sha256sum | cut -d' ' -f1) ${sp
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e "$spec" "${constraints[@]}"
+  # invisible-watermark requires the GUI opencv-python, whose cv2/ would overwrite the headless build's: it is
+  # installed on its own, without dependencies (the ones it uses, PyWavelets and opencv, come with sdqueue's).
+  .venv/bin/python -m pip install -q --no-deps "invisible-watermark==0.2.0"
   echo "$want" > "$stamp"
 fi

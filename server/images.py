@@ -21,6 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from schemas.errors import RequestInvalid
 from schemas.generation import ResizeMode
+from schemas.jobs import upload_image_path
 from schemas.settings import Settings
 
 UPLOAD_ID = re.compile(r"^upl_[0-9a-f]{32}$")
@@ -104,7 +105,7 @@ def new_upload_id() -> str:
 
 
 def upload_path(settings: Settings, upload_id: str) -> Path:
-    return settings.data_dir / "uploads" / f"{upload_id}.png"
+    return upload_image_path(settings.data_dir, upload_id)
 
 
 def describe(image: Image.Image) -> dict[str, Any]:

@@ -5,6 +5,7 @@ All methods are synchronous (redis-py and RQ are); the async routes call them in
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -210,6 +211,8 @@ class JobService:
                 index=rec.index,
                 prompt_index=rec.prompt_index,
                 seed=rec.seed,
+                visible_watermark=rec.visible_watermark,
+                invisible_watermark=rec.invisible_watermark,
                 width=rec.width,
                 height=rec.height,
                 url=self.sign_url(f"{_job_url(job.id)}/images/{rec.index}"),
@@ -338,13 +341,13 @@ class JobService:
             self.redis.set(cancel_key(job_id), 1, ex=self.settings.retention_seconds)
         return CancelResult(id=job_id, status=JobStatus.STARTED, detail="the worker stops the job at its next step")
 
-    def enqueue_model_operation(self, action: str, model: str) -> ModelOperation:
-        """Queue a load/unload at high priority, ahead of generation jobs."""
+    def enqueue_model_operation(self, action: str, model: str, **extra: str) -> ModelOperation:
+        """Queue a load/unload (or a watermark check: ``upload=``) at high priority, ahead of generation jobs."""
         operation_id = uuid.uuid4().hex
         with redis_errors_as_unavailable():
             self.queue.queue_for(Priority.HIGH).enqueue_call(
                 CONTROL_TASK,
-                args=({"action": action, "model": model},),
+                args=({"action": action, "model": model, **extra},),
                 job_id=operation_id,
                 timeout=self.settings.job_timeout,
                 result_ttl=3600,
@@ -354,6 +357,15 @@ class JobService:
                 at_front=True,
             )
         return self.model_operation(operation_id)
+
+    def wait_operation(self, operation_id: str, seconds: float) -> ModelOperation:
+        """The operation once it ended, or as it is after ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while True:
+            operation = self.model_operation(operation_id)
+            if operation.status in ("finished", "failed") or time.monotonic() > deadline:
+                return operation
+            time.sleep(0.02)
 
     def model_operation(self, operation_id: str) -> ModelOperation:
         job = self._fetch_task(operation_id, CONTROL_TASK, "operation")

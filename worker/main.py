@@ -28,6 +28,7 @@ from rq.job import Job
 from models.manager import ModelManager, choose_device
 from models.preview import PreviewDecoder
 from models.registry import ModelRegistry
+from models.watermark import is_invisible_available
 from schemas.errors import AppError
 from schemas.events import publish_event
 from schemas.keys import RQ_SERIALIZER, Event, queue_names, worker_heartbeat_key
@@ -196,6 +197,8 @@ def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True)
         settings.queue_name,
         settings.models_dir,
     )
+    if settings.invisible_watermark and not is_invisible_available():
+        log.warning("invisible-watermark is not installed: images get no invisible watermark (scripts/bootstrap.sh)")
     if preload:
         preload_default_model(context)
     started = time.monotonic()

@@ -106,13 +106,19 @@ def save_job(
     device: str,
     started: tuple[float, float, float],
     images_per_prompt: int = 1,
+    marks: list[dict[str, Any]] | None = None,
 ) -> JobResult:
     """Write a finished job's images, thumbnails and job.json; ``started`` is the perf_counter() readings at the
-    start, after loading and after generating; ``seeds`` is empty for jobs without randomness (upscales).
+    start, after loading and after generating; ``seeds`` is empty for jobs without randomness (upscales);
+    ``marks`` holds per-image record fields (the watermarks applied).
     Returns the job's result."""
     begun, loaded, generated = started
     records = write_images(folder, images, seeds or [0] * len(images), texts, thumbnail_size)
-    records = [r.model_copy(update={"prompt_index": r.index // images_per_prompt}) for r in records]
+    marks = marks or [{} for _ in records]
+    records = [
+        r.model_copy(update={"prompt_index": r.index // images_per_prompt, **mark})
+        for r, mark in zip(records, marks, strict=True)
+    ]
     timings = WorkerTimings(
         load_seconds=round(loaded - begun, 4),
         generate_seconds=round(generated - loaded, 4),

@@ -23,13 +23,14 @@ from rq.timeouts import JobTimeoutException
 from models.generate import LoraFile, run_generation
 from schemas.errors import AppError, GenerationFailed, JobTimedOut
 from schemas.generation import GREY_FIELDS, IMAGE_FIELDS, SEED_MAX, AnyRequest, Txt2ImgRequest, batch_seeds
-from schemas.jobs import JobPayload, JobResult, input_image_path
+from schemas.jobs import JobPayload, JobResult, input_image_path, upload_image_path
 from schemas.keys import Event, step_stats_key
 from schemas.models import ModelType
 from schemas.upscale import UpscaleRequest
 from schemas.version import VERSION
 from worker import runtime
 from worker.outputs import infotext, save_job
+from worker.postprocess import watermark
 from worker.reporter import JobCanceled, JobReporter, WorkerAborting
 from worker.transitions import record_error
 from worker.upscaling import hires_upscaler, run_upscale
@@ -120,6 +121,7 @@ def _generate(
             hires_upscale=hires_upscale,
         )
         texts += [infotext(part, s, payload.model, VERSION) for s in part_seeds]
+    images, marks = watermark(context.settings, request, images)
     generated = time.perf_counter()
     reporter.check_stop()
 
@@ -134,6 +136,7 @@ def _generate(
         device=context.manager.policy.describe(),
         started=(started, loaded, generated),
         images_per_prompt=request.batch_size,
+        marks=marks,
     )
 
 
@@ -194,12 +197,28 @@ def _record_step_time(context: runtime.WorkerContext, model: str, request: AnyRe
 
 
 def control_job(data: dict[str, Any]) -> dict[str, Any]:
-    """Load or unload a model on this worker (``POST /api/v1/models/{id}/load|unload``)."""
-    manager = runtime.current().manager
+    """Load or unload a model on this worker (``POST /api/v1/models/{id}/load|unload``), or read an uploaded
+    image's invisible watermark (``POST /api/v1/watermark/check``: the decoder needs torch, the API has none)."""
+    context = runtime.current()
+    manager = context.manager
     started = time.perf_counter()
+    if data["action"] == "watermark_check":
+        return _check_watermark(context, data["upload"])
     if data["action"] == "load":
         manager.get(data["model"])
         done = {"loaded": data["model"]}
     else:
         done = {"unloaded": manager.unload(data["model"])}
     return {**done, "seconds": round(time.perf_counter() - started, 4), "resident": manager.loaded}
+
+
+def _check_watermark(context: runtime.WorkerContext, upload_id: str) -> dict[str, Any]:
+    from PIL import Image
+
+    from models.watermark import check_invisible
+
+    path = upload_image_path(context.settings.data_dir, upload_id)
+    with Image.open(path) as image:
+        check = check_invisible(image.convert("RGB"), context.settings.invisible_watermark_payload)
+    path.unlink(missing_ok=True)  # the image was uploaded only to be checked
+    return check.model_dump()
