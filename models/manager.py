@@ -12,6 +12,7 @@ import gc
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,6 +170,7 @@ class ModelManager:
         self._resident: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._vaes: dict[str, Any] = {}
         self._upscalers: dict[str, Any] = {}
+        self.on_load: Callable[[str, float], None] | None = None  # (model, seconds): the worker's metrics
         self.stats = ManagerStats()
 
     @property
@@ -200,6 +202,8 @@ class ModelManager:
         self.stats.load_seconds_total += seconds
         self.stats.last_load_seconds = round(seconds, 4)
         self._note(f"load {name} {seconds:.3f}s {size}B")
+        if self.on_load is not None:
+            self.on_load(name, seconds)
         log.info(
             "loaded model %s in %.2f s (%d MB resident of %d MB)",
             name,
@@ -258,6 +262,20 @@ class ModelManager:
     def unload_all(self) -> None:
         for name in list(self._resident):
             self.unload(name)
+
+    def gpu_status(self) -> dict[str, Any]:
+        """GPU memory in use and utilisation (NVML, when pynvml is installed) on CUDA; empty elsewhere."""
+        if self.policy.device != "cuda":
+            return {}
+        import torch
+
+        free, total = torch.cuda.mem_get_info()
+        status: dict[str, Any] = {"memory_used_bytes": total - free, "memory_total_bytes": total}
+        try:
+            status["utilization"] = torch.cuda.utilization() / 100
+        except Exception:  # no NVML bindings: memory only
+            status["utilization"] = None
+        return status
 
     def _make_room(self, incoming: int, keep: str | None) -> None:
         while self._resident and self.used_bytes + incoming > self.budget_bytes:

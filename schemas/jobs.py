@@ -152,6 +152,12 @@ class WorkerView(BaseModel):
     policy: dict[str, Any] = Field(
         default_factory=dict, description="Effective device policy: dtype, attention, slicing, tiling, offload, notes."
     )
+    gpu: dict[str, Any] | None = Field(
+        None, description="CUDA only: memory_used_bytes, memory_total_bytes, utilization (0..1, with NVML)."
+    )
+    features: dict[str, Any] = Field(
+        default_factory=dict, description="Optional parts and whether they work on this worker (invisible_watermark)."
+    )
     model_memory: dict[str, Any] = Field(
         default_factory=dict, description="used_bytes, budget_bytes, loads, hits, evictions, last_load_seconds, events"
     )

@@ -109,6 +109,7 @@ class JobService:
         self.inputs = InputStore(settings, redis)
         self.queue = QueueState(settings, redis)
         self.sign_url = sign_url
+        self.metrics = self.queue.metrics
 
     # -- submit -------------------------------------------------------------------------------------
     def validate(self, request: AnyJobRequest, owner: str = "anonymous") -> Validation:
@@ -170,6 +171,7 @@ class JobService:
             )
             position = self.queue.position(job_id, queue.name)
             publish_event(self.redis, job_id, Event.QUEUED, {"position": position}, ttl)
+        self.metrics.count("jobs_submitted", mode=request.mode)
         return JobAccepted(id=job_id, position=position, links={"self": _job_url(job_id)})
 
     # -- read ---------------------------------------------------------------------------------------
@@ -337,6 +339,7 @@ class JobService:
             if status.is_terminal:
                 return CancelResult(id=job_id, status=status, detail=f"the job had already ended {status.value}")
             if status is JobStatus.QUEUED and self.queue.cancel_queued(job):
+                self.metrics.count("jobs", mode=str(job.meta.get("mode", "")), status="canceled")
                 return CancelResult(id=job_id, status=JobStatus.CANCELED, detail="removed from the queue")
             self.redis.set(cancel_key(job_id), 1, ex=self.settings.retention_seconds)
         return CancelResult(id=job_id, status=JobStatus.STARTED, detail="the worker stops the job at its next step")

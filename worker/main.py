@@ -95,6 +95,8 @@ class SdqWorker(SimpleWorker):
                 }
             ),
             "current_job": self.context.current_job or "",
+            "gpu": json.dumps(manager.gpu_status()),
+            "features": json.dumps(self.context.features),
         }
         key = worker_heartbeat_key(self.name)
         pipe = self.context.redis.pipeline(transaction=False)
@@ -183,6 +185,11 @@ def preload_default_model(context: runtime.WorkerContext) -> None:
         log.warning("no model preloaded: %s", exc.detail)
 
 
+def _record_load(context: runtime.WorkerContext, model: str, seconds: float) -> None:
+    context.metrics.count("model_loads", model=model)
+    context.metrics.observe("model_load_seconds", seconds, model=model)
+
+
 def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True) -> None:
     redis = Redis.from_url(settings.redis_url)
     registry = ModelRegistry(settings.models_dir, settings.hub_models)
@@ -197,6 +204,8 @@ def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True)
         settings.queue_name,
         settings.models_dir,
     )
+    manager.on_load = lambda model, seconds: _record_load(context, model, seconds)
+    context.features["invisible_watermark"] = is_invisible_available()
     if settings.invisible_watermark and not is_invisible_available():
         log.warning("invisible-watermark is not installed: images get no invisible watermark (scripts/bootstrap.sh)")
     if preload:

@@ -6,12 +6,14 @@ RQ calls job functions by dotted path with only their arguments, so the worker i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from redis import Redis
 
 from models.manager import ModelManager
 from models.preview import PreviewDecoder
+from schemas.metrics import Metrics
 from schemas.settings import Settings
 
 
@@ -24,6 +26,11 @@ class WorkerContext:
     worker_name: str = ""
     current_job: str | None = None
     abort_requested: bool = False  # a second stop signal: stop at the next step, re-queue the job
+    features: dict[str, Any] = field(default_factory=dict)  # optional parts and whether they work here
+
+    @property
+    def metrics(self) -> Metrics:
+        return Metrics(self.redis, self.settings.queue_name)
 
     @property
     def preview_every(self) -> int:

@@ -62,6 +62,8 @@ def run_job(payload_data: dict[str, Any]) -> dict[str, Any]:
         log.info("job %s stopped: %s", payload.job_id, stop)
         if job is not None:
             job.meta["outcome"] = "canceled" if isinstance(stop, JobCanceled) else "requeue"
+        if isinstance(stop, JobCanceled):
+            context.metrics.count("jobs", mode=payload.request.mode, status="canceled")
         shutil.rmtree(folder, ignore_errors=True)
         raise
     except Exception as exc:
@@ -69,11 +71,25 @@ def run_job(payload_data: dict[str, Any]) -> dict[str, Any]:
         log.warning("job %s failed: %s", payload.job_id, error.detail)
         if job is not None:
             record_error(job, error)
+        context.metrics.count("jobs", mode=payload.request.mode, status="failed")
         shutil.rmtree(folder, ignore_errors=True)  # publish no partial output
         raise
     if not isinstance(payload.request, UpscaleRequest):
         _record_step_time(context, payload.model, payload.request, result)
+    _record_metrics(context, payload, result)
     return result.model_dump(mode="json")
+
+
+def _record_metrics(context: runtime.WorkerContext, payload: JobPayload, result: JobResult) -> None:
+    mode, images = payload.request.mode, max(1, len(result.images))
+    metrics = context.metrics
+    metrics.count("jobs", mode=mode, status="finished")
+    seconds = result.timings.generate_seconds
+    for _ in range(images):
+        metrics.observe("generation_seconds", seconds / images, mode=mode, model=payload.model)
+    if not isinstance(payload.request, UpscaleRequest):
+        metrics.count("denoise_steps", payload.request.steps * images, model=payload.model)
+        metrics.count("denoise_seconds", seconds, model=payload.model)
 
 
 def _as_app_error(exc: Exception, job: Any) -> AppError:
