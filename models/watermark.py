@@ -16,27 +16,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from schemas.settings import Settings
-from schemas.watermark import VisibleWatermark, WatermarkCheck, WatermarkOptions, WatermarkPosition
+from schemas.watermark import VisibleWatermark, WatermarkCheck, WatermarkPosition
 
 MIN_INVISIBLE_PIXELS = 256 * 256
 METHOD = "dwtDct"
-
-
-def visible_mark(options: WatermarkOptions | None, settings: Settings) -> VisibleWatermark | None:
-    """The request's visible-mark options over the server's defaults; None when there is no text."""
-    chosen = options or WatermarkOptions()
-    text = settings.watermark_text if chosen.text is None else chosen.text
-    if not text:
-        return None
-    return VisibleWatermark(
-        text=text,
-        position=chosen.position or settings.watermark_position,
-        opacity=settings.watermark_opacity if chosen.opacity is None else chosen.opacity,
-        font_size=chosen.font_size or settings.watermark_font_size,
-        font_color=chosen.font_color or settings.watermark_font_color,
-        margin=settings.watermark_margin if chosen.margin is None else chosen.margin,
-    )
 
 
 def _font(size: int, path: Path | None) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

@@ -158,6 +158,9 @@ class GenerationBase(BaseModel):
     priority: Priority = Field(
         Priority.NORMAL, description="Queue priority: high jobs run before normal, normal before low."
     )
+    force_regenerate: bool = Field(
+        False, description="Generate even when an identical request's result is cached (the new one replaces it)."
+    )
     watermark: WatermarkOptions | None = Field(
         None,
         description="Visible text watermark; fields left out take the server's defaults (none unless "
@@ -335,6 +338,11 @@ IMAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "upscale": ("image",),
 }
 GREY_FIELDS = frozenset({"mask", "change_map"})
+
+
+def mentions(name: str, text: str) -> bool:
+    """Whether ``name`` appears in ``text`` as a word of its own (how A1111 finds embeddings in prompts)."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
 
 
 def batch_seeds(seed: int, batch_size: int) -> list[int]:

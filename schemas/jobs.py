@@ -16,7 +16,11 @@ from schemas.upscale import JobRequest
 
 def input_image_path(data_dir: Path, job_id: str, field: str) -> Path:
     """Where the API writes a job's prepared input image and the worker reads it (names never from a request)."""
-    return data_dir / "inputs" / job_id / f"{field}.png"
+    return input_folder(data_dir, job_id) / f"{field}.png"
+
+
+def input_folder(data_dir: Path, job_id: str) -> Path:
+    return data_dir / "inputs" / job_id
 
 
 def upload_image_path(data_dir: Path, upload_id: str) -> Path:
@@ -51,6 +55,7 @@ class JobPayload(BaseModel):
     request: JobRequest
     owner: str = "anonymous"
     submitted_at: datetime
+    cache_key: str | None = None  # set for cacheable requests: the worker links a cached result or adds one
 
 
 class ImageRecord(BaseModel):
@@ -81,6 +86,7 @@ class JobResult(BaseModel):
     model: str
     device: str
     timings: WorkerTimings
+    cached: bool = False
 
 
 class Progress(BaseModel):
@@ -130,6 +136,7 @@ class JobView(BaseModel):
     request: JobRequest
     seeds: list[int] = Field(default_factory=list, description="Concrete seeds, once the job finished.")
     images: list[ImageView] = Field(default_factory=list)
+    cached: bool = Field(False, description="Its images came from the result cache (an identical earlier request).")
     error: Problem | None = Field(None, description="Why the job failed (problem details).")
 
 
@@ -138,7 +145,8 @@ class JobAccepted(BaseModel):
 
     id: str
     status: JobStatus = JobStatus.QUEUED
-    position: int | None = Field(description="1 = next to run.")
+    position: int | None = Field(description="1 = next to run; null for a cache hit (already finished).")
+    cached: bool = Field(False, description="A result-cache hit: the job finished at once (HTTP 200, not 202).")
     links: dict[str, str] = Field(description="self: where to poll the job.")
 
 

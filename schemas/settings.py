@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     invisible_watermark_payload: str = Field(
         "sdqueue", min_length=1, max_length=32, description="What the invisible watermark carries (ASCII)."
     )
+    cache_enabled: bool = Field(True, description="Result cache for requests with an explicit seed (docs/safety.md).")
+    cache_max_bytes: int = Field(
+        10 * 1024**3, ge=0, description="Bytes of cached images kept; the least recently used go first."
+    )
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     cors_origins: list[str] = Field([], description="Origins allowed by CORS; none by default.")
     signed_url_ttl: int = Field(3600, ge=10, description="Seconds a signed image URL stays valid.")

@@ -58,6 +58,7 @@ class UpscaleRequest(BaseModel):
         "SDQ_UPSCALE_TILE_SIZE); smaller tiles use less memory.",
     )
     priority: Priority = Field(Priority.NORMAL, description="Queue priority.")
+    force_regenerate: bool = Field(False, description="Upscale even when an identical request's result is cached.")
 
     @property
     def steps(self) -> int:

@@ -5,6 +5,7 @@ All methods are synchronous (redis-py and RQ are); the async routes call them in
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from rq.job import Job
 from rq.job import JobStatus as RQStatus
 
 from models.registry import ModelRegistry
+from schemas.cache import CacheStore
 from schemas.errors import PROBLEM_TYPE_BASE, NotFound, Problem, RequestInvalid, Unavailable
 from schemas.events import publish_event
 from schemas.generation import AnyRequest, Txt2ImgRequest
@@ -36,6 +38,7 @@ from schemas.jobs import (
     Progress,
     QueueView,
     Validation,
+    input_folder,
     is_job_id,
 )
 from schemas.keys import (
@@ -51,6 +54,7 @@ from schemas.keys import (
 from schemas.models import Arch, ModelOperation, ModelType
 from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
+from server.cache import RequestKeys, finish_from_cache, is_deterministic
 from server.inputs import InputStore
 from server.queue import QueueState
 
@@ -110,6 +114,8 @@ class JobService:
         self.queue = QueueState(settings, redis)
         self.sign_url = sign_url
         self.metrics = self.queue.metrics
+        self.keys = RequestKeys(settings, redis, registry)
+        self.cache = CacheStore.for_settings(settings, redis)
 
     # -- submit -------------------------------------------------------------------------------------
     def validate(self, request: AnyJobRequest, owner: str = "anonymous") -> Validation:
@@ -149,11 +155,19 @@ class JobService:
         return name
 
     def submit(self, request: AnyJobRequest, owner: str = "anonymous") -> JobAccepted:
+        """Queue the request; a result-cache hit is answered at once with a job that already finished."""
         model = self.validate(request, owner).model
         job_id = uuid.uuid4().hex
         request = self.inputs.prepare(request, owner, job_id)
         submitted = datetime.now(UTC)
-        payload = JobPayload(job_id=job_id, model=model, request=request, owner=owner, submitted_at=submitted)
+        key = self.keys.key(request, model) if self.settings.cache_enabled and is_deterministic(request) else None
+        payload = JobPayload(
+            job_id=job_id, model=model, request=request, owner=owner, submitted_at=submitted, cache_key=key
+        )
+        if key is not None and not request.force_regenerate:
+            hit = self._from_cache(payload, key)
+            if hit is not None:
+                return hit
         queue = self.queue.queue_for(request.priority)
         ttl = self.settings.retention_seconds
         with redis_errors_as_unavailable():
@@ -173,6 +187,28 @@ class JobService:
             publish_event(self.redis, job_id, Event.QUEUED, {"position": position}, ttl)
         self.metrics.count("jobs_submitted", mode=request.mode)
         return JobAccepted(id=job_id, position=position, links={"self": _job_url(job_id)})
+
+    def _from_cache(self, payload: JobPayload, key: str) -> JobAccepted | None:
+        """A finished job from the cache, or None (then noting whether an identical job is already on its way)."""
+        with redis_errors_as_unavailable():
+            entry = self.cache.lookup(key)
+            if entry is None:
+                pending = not self.cache.mark_pending(key, payload.job_id)
+                self.metrics.count("cache_requests", result="attached" if pending else "miss")
+                return None
+            queue = self.queue.queue_for(payload.request.priority)
+            finish_from_cache(self.settings, self.redis, payload, entry, queue.name)
+            self.metrics.count("cache_requests", result="hit")
+            self.metrics.count("jobs_submitted", mode=payload.request.mode)
+            self.metrics.count("jobs", mode=payload.request.mode, status="finished")
+        shutil.rmtree(input_folder(self.settings.data_dir, payload.job_id), ignore_errors=True)  # not needed
+        return JobAccepted(
+            id=payload.job_id,
+            status=JobStatus.FINISHED,
+            position=None,
+            cached=True,
+            links={"self": _job_url(payload.job_id)},
+        )
 
     # -- read ---------------------------------------------------------------------------------------
     def _fetch_task(self, job_id: str, task: str, what: str) -> Job:
@@ -243,6 +279,7 @@ class JobService:
             request=payload.request,
             seeds=result.seeds if result else [],
             images=images,
+            cached=bool(result and result.cached),
             error=self._error(job) if status is JobStatus.FAILED else None,
         )
 

@@ -11,10 +11,10 @@ from models.watermark import (
     apply_visible,
     can_carry_invisible,
     is_invisible_available,
-    visible_mark,
 )
 from schemas.generation import AnyRequest
 from schemas.settings import Settings
+from schemas.watermark import visible_mark
 
 
 def watermark(settings: Settings, request: AnyRequest, images: list[Image.Image]) -> tuple[list[Any], list[dict]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
 import shutil
 import time
@@ -22,13 +21,22 @@ from rq.timeouts import JobTimeoutException
 
 from models.generate import LoraFile, run_generation
 from schemas.errors import AppError, GenerationFailed, JobTimedOut
-from schemas.generation import GREY_FIELDS, IMAGE_FIELDS, SEED_MAX, AnyRequest, Txt2ImgRequest, batch_seeds
+from schemas.generation import (
+    GREY_FIELDS,
+    IMAGE_FIELDS,
+    SEED_MAX,
+    AnyRequest,
+    Txt2ImgRequest,
+    batch_seeds,
+    mentions,
+)
 from schemas.jobs import JobPayload, JobResult, input_image_path, upload_image_path
 from schemas.keys import Event, step_stats_key
 from schemas.models import ModelType
 from schemas.upscale import UpscaleRequest
 from schemas.version import VERSION
 from worker import runtime
+from worker.caching import run_cached
 from worker.outputs import infotext, save_job
 from worker.postprocess import watermark
 from worker.reporter import JobCanceled, JobReporter, WorkerAborting
@@ -54,10 +62,13 @@ def run_job(payload_data: dict[str, Any]) -> dict[str, Any]:
         reporter.publish(Event.STARTED, {"worker": context.worker_name, "retries": retries})
         reporter.check_stop()
         request = payload.request
-        if isinstance(request, UpscaleRequest):
-            result = run_upscale(context, payload, request, reporter)
-        else:
-            result = _generate(context, payload, request, reporter)
+
+        def produce() -> JobResult:
+            if isinstance(request, UpscaleRequest):
+                return run_upscale(context, payload, request, reporter)
+            return _generate(context, payload, request, reporter)
+
+        result = run_cached(context, payload, reporter, produce) if payload.cache_key else produce()
     except (JobCanceled, WorkerAborting) as stop:
         log.info("job %s stopped: %s", payload.job_id, stop)
         if job is not None:
@@ -74,7 +85,7 @@ def run_job(payload_data: dict[str, Any]) -> dict[str, Any]:
         context.metrics.count("jobs", mode=payload.request.mode, status="failed")
         shutil.rmtree(folder, ignore_errors=True)  # publish no partial output
         raise
-    if not isinstance(payload.request, UpscaleRequest):
+    if not isinstance(payload.request, UpscaleRequest) and not result.cached:
         _record_step_time(context, payload.model, payload.request, result)
     _record_metrics(context, payload, result)
     return result.model_dump(mode="json")
@@ -84,6 +95,8 @@ def _record_metrics(context: runtime.WorkerContext, payload: JobPayload, result:
     mode, images = payload.request.mode, max(1, len(result.images))
     metrics = context.metrics
     metrics.count("jobs", mode=mode, status="finished")
+    if result.cached:
+        return  # nothing was generated
     seconds = result.timings.generate_seconds
     for _ in range(images):
         metrics.observe("generation_seconds", seconds / images, mode=mode, model=payload.model)
@@ -190,7 +203,7 @@ def _installed_embeddings(context: runtime.WorkerContext) -> list[tuple[str, Pat
 def _embeddings_in(installed: list[tuple[str, Path]], request: AnyRequest) -> list[tuple[str, Path]]:
     """Embeddings whose file name appears as a word in the prompt or negative prompt (A1111 convention)."""
     text = f"{request.prompt} {request.negative_prompt}"
-    return [(name, path) for name, path in installed if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
+    return [(name, path) for name, path in installed if mentions(name, text)]
 
 
 def _record_step_time(context: runtime.WorkerContext, model: str, request: AnyRequest, result: JobResult) -> None:

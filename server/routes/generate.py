@@ -21,9 +21,15 @@ router = APIRouter(prefix="/api/v1", tags=["generate"])
 _SUBMIT = dict(
     status_code=202,
     response_model=JobAccepted,
-    responses=problem_responses(401, 403, 413, 422, 429, 503),
+    responses={
+        200: {"model": JobAccepted, "description": "Result-cache hit: the job finished at once (`cached: true`)."},
+        **problem_responses(401, 403, 413, 422, 429, 503),
+    },
 )
-_POLL = "Poll `links.self` until `status` is finished, failed or canceled, or follow `.../events`."
+_POLL = (
+    "Poll `links.self` until `status` is finished, failed or canceled, or follow `.../events`. With an explicit "
+    "seed an identical earlier request's result is reused (200, `cached: true`) unless `force_regenerate`."
+)
 
 
 async def _submit(
@@ -32,6 +38,8 @@ async def _submit(
     await run_in_threadpool(enforce_submit_policy, request, principal, auth, jobs)
     accepted = await run_in_threadpool(jobs.submit, request, principal.name)
     response.headers["Location"] = accepted.links["self"]
+    if accepted.cached:
+        response.status_code = 200  # a result-cache hit: the job finished already
     return accepted
 
 

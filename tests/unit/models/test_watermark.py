@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from models.watermark import apply_invisible, apply_visible, check_invisible, visible_mark
+from models.watermark import apply_invisible, apply_visible, check_invisible
 from schemas.settings import Settings
-from schemas.watermark import VisibleWatermark, WatermarkOptions, WatermarkPosition
+from schemas.watermark import VisibleWatermark, WatermarkOptions, WatermarkPosition, visible_mark
 
 
 def ink_box(image: Image.Image) -> tuple[int, int, int, int]:
