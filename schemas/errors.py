@@ -9,10 +9,12 @@
     ├── PayloadTooLarge (413, payload_too_large)
     ├── TooManyRequests (429, rate_limited)     with Retry-After
     ├── Unavailable (503, unavailable)          Redis or the worker cannot be reached
+    ├── ContentBlocked (400, content_blocked)   strict safety: the prompt was flagged (categories, not words)
     └── GenerationFailed (500, generation_failed)  the worker could not produce the images
         ├── ModelLoadFailed (500, model_load_failed)  the model folder exists but does not load
         ├── JobTimedOut (500, job_timeout)          the job ran longer than the job timeout
-        └── WorkerDied (500, worker_died)           its worker died (kill -9, OOM) and retries are spent
+        ├── WorkerDied (500, worker_died)           its worker died (kill -9, OOM) and retries are spent
+        └── NsfwDetected (500, nsfw_detected)       strict safety: the image safety checker flagged an image
 
 The API renders any ``AppError`` as :class:`Problem`; the worker stores the same body on a failed job.
 """
@@ -130,6 +132,16 @@ class Unavailable(AppError):
     title = "Service unavailable"
 
 
+class ContentBlocked(AppError):
+    status = 400
+    code = "content_blocked"
+    title = "Content blocked"
+
+    def __init__(self, detail: str, categories: list[str]) -> None:
+        super().__init__(detail, [FieldError(loc=["body", "prompt"], msg=detail, type="content_blocked")])
+        self.categories = categories
+
+
 class GenerationFailed(AppError):
     status = 500
     code = "generation_failed"
@@ -149,6 +161,11 @@ class JobTimedOut(GenerationFailed):
 class WorkerDied(GenerationFailed):
     code = "worker_died"
     title = "Worker died"
+
+
+class NsfwDetected(GenerationFailed):
+    code = "nsfw_detected"
+    title = "Image blocked by the safety checker"
 
 
 def problem_from_dict(data: dict[str, Any]) -> Problem:

@@ -158,6 +158,11 @@ class GenerationBase(BaseModel):
     priority: Priority = Field(
         Priority.NORMAL, description="Queue priority: high jobs run before normal, normal before low."
     )
+    strict_safety: bool | None = Field(
+        None,
+        description="Strict safety: a flagged prompt or image fails the request instead of being adjusted. "
+        "Null = the server's default; only admins may turn it off where the default is strict.",
+    )
     force_regenerate: bool = Field(
         False, description="Generate even when an identical request's result is cached (the new one replaces it)."
     )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.errors import Problem
 from schemas.keys import Priority
+from schemas.safety import SafetyPlan, SafetyReport
 from schemas.upscale import JobRequest
 
 
@@ -56,6 +57,7 @@ class JobPayload(BaseModel):
     owner: str = "anonymous"
     submitted_at: datetime
     cache_key: str | None = None  # set for cacheable requests: the worker links a cached result or adds one
+    safety: SafetyPlan = Field(default_factory=SafetyPlan)
 
 
 class ImageRecord(BaseModel):
@@ -70,6 +72,7 @@ class ImageRecord(BaseModel):
     prompt_index: int = 0
     visible_watermark: bool = False
     invisible_watermark: bool = False
+    nsfw: bool = False
 
 
 class WorkerTimings(BaseModel):
@@ -87,6 +90,7 @@ class JobResult(BaseModel):
     device: str
     timings: WorkerTimings
     cached: bool = False
+    safety: SafetyReport | None = None
 
 
 class Progress(BaseModel):
@@ -107,6 +111,7 @@ class ImageView(BaseModel):
     invisible_watermark: bool = Field(
         False, description="It carries the server's invisible watermark (images of 256x256 pixels and up)."
     )
+    nsfw: bool = Field(False, description="The image safety checker flagged it: it was replaced by a black image.")
     url: str = Field(description="PNG with AUTOMATIC1111 'parameters' text chunk.")
     thumbnail_url: str = Field(description="WebP, longest side = thumbnail_size setting.")
 
@@ -137,6 +142,7 @@ class JobView(BaseModel):
     seeds: list[int] = Field(default_factory=list, description="Concrete seeds, once the job finished.")
     images: list[ImageView] = Field(default_factory=list)
     cached: bool = Field(False, description="Its images came from the result cache (an identical earlier request).")
+    safety: SafetyReport | None = Field(None, description="What the safety checks found and did (once finished).")
     error: Problem | None = Field(None, description="Why the job failed (problem details).")
 
 

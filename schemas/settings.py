@@ -120,6 +120,42 @@ class Settings(BaseSettings):
     upscale_tile_padding: int = Field(
         16, ge=0, le=256, description="Context pixels around each upscaler tile, cut off after the model (no seams)."
     )
+    # -- content safety (docs/safety.md) -------------------------------------------------------------
+    safety_strict: bool = Field(
+        False, description="Default strictness: strict blocks flagged prompts/images; normal adjusts and records."
+    )
+    safety_admins_may_lower: bool = Field(
+        True, description="Admins may send strict_safety=false under a strict default (others never may)."
+    )
+    safety_profanity: bool = Field(True, description="Check prompts with better-profanity's word list at submit.")
+    safety_keywords: list[str] = Field([], description="More words or phrases to flag (category 'custom').")
+    safety_negative_terms: str = Field(
+        "nsfw, nudity, explicit, gore, violence",
+        description="Appended to the negative prompt of flagged prompts in normal mode.",
+    )
+    detoxify_checkpoint: Path | None = Field(
+        None, description="A local Detoxify checkpoint (.ckpt); unset: no toxicity classifier (keywords only)."
+    )
+    detoxify_config: Path | None = Field(
+        None, description="Folder with the checkpoint's transformers config + tokenizer (e.g. bert-base-uncased)."
+    )
+    detoxify_thresholds: dict[str, float] = Field(
+        {
+            "toxicity": 0.7,
+            "severe_toxicity": 0.5,
+            "obscene": 0.7,
+            "threat": 0.7,
+            "insult": 0.8,
+            "identity_attack": 0.7,
+        },
+        description="A prompt is flagged for each category whose score reaches its threshold.",
+    )
+    safety_checker: Path | None = Field(
+        None,
+        description="A folder with safety_checker/ and feature_extractor/ (e.g. an SD 1.5 diffusers folder): "
+        "checks every image; unset: off.",
+    )
+
     # -- watermarks (docs/safety.md) -------------------------------------------------------------------
     watermark_text: str | None = Field(None, description="Visible watermark text on every image; unset: none.")
     watermark_position: WatermarkPosition = Field(

@@ -20,6 +20,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.job import JobStatus as RQStatus
 
+from auth.principal import ANONYMOUS_ADMIN, Principal
 from models.registry import ModelRegistry
 from schemas.cache import CacheStore
 from schemas.errors import PROBLEM_TYPE_BASE, NotFound, Problem, RequestInvalid, Unavailable
@@ -57,6 +58,7 @@ from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
 from server.cache import RequestKeys, finish_from_cache, is_deterministic
 from server.inputs import InputStore
 from server.queue import QueueState
+from server.safety import PromptFilter
 
 API_PREFIX = "/api/v1"
 FAMILIES = {Arch.SD1, Arch.SD2, Arch.SDXL}  # LoRAs of one family do not fit models of another
@@ -116,17 +118,19 @@ class JobService:
         self.metrics = self.queue.metrics
         self.keys = RequestKeys(settings, redis, registry)
         self.cache = CacheStore.for_settings(settings, redis)
+        self.prompts = PromptFilter(settings)
 
     # -- submit -------------------------------------------------------------------------------------
-    def validate(self, request: AnyJobRequest, owner: str = "anonymous") -> Validation:
-        """Every check a submit makes beyond the schema: the model, LoRAs and upscalers, and the input images.
-        ``model`` is the checkpoint a generation runs on, or the upscaler of an upscale."""
+    def validate(self, request: AnyJobRequest, principal: Principal = ANONYMOUS_ADMIN) -> Validation:
+        """Every check a submit makes beyond the schema: the prompt filter, the model, LoRAs and upscalers, and
+        the input images. ``model`` is the checkpoint a generation runs on, or the upscaler of an upscale."""
+        self.prompts.plan(request, principal, None)
+        return Validation(model=self._model_of(request), request=self.inputs.prepare(request, principal.name, None))
+
+    def _model_of(self, request: AnyJobRequest) -> str:
         if isinstance(request, UpscaleRequest):
-            model = self._upscaler(request.upscaler, "upscaler")
-        else:
-            model = self._check_generation(request)
-        request = self.inputs.prepare(request, owner, None)
-        return Validation(model=model, request=request)
+            return self._upscaler(request.upscaler, "upscaler")
+        return self._check_generation(request)
 
     def _check_generation(self, request: AnyRequest) -> str:
         """The checkpoint of a generation request, after checking its VAE, LoRAs and hires-fix upscaler."""
@@ -154,15 +158,23 @@ class JobService:
             self.registry.find(ModelType.UPSCALER, name, field)
         return name
 
-    def submit(self, request: AnyJobRequest, owner: str = "anonymous") -> JobAccepted:
+    def submit(self, request: AnyJobRequest, principal: Principal = ANONYMOUS_ADMIN) -> JobAccepted:
         """Queue the request; a result-cache hit is answered at once with a job that already finished."""
-        model = self.validate(request, owner).model
+        owner = principal.name
+        safety = self.prompts.plan(request, principal, self.metrics)
+        model = self._model_of(request)
         job_id = uuid.uuid4().hex
         request = self.inputs.prepare(request, owner, job_id)
         submitted = datetime.now(UTC)
         key = self.keys.key(request, model) if self.settings.cache_enabled and is_deterministic(request) else None
         payload = JobPayload(
-            job_id=job_id, model=model, request=request, owner=owner, submitted_at=submitted, cache_key=key
+            job_id=job_id,
+            model=model,
+            request=request,
+            owner=owner,
+            submitted_at=submitted,
+            cache_key=key,
+            safety=safety,
         )
         if key is not None and not request.force_regenerate:
             hit = self._from_cache(payload, key)
@@ -251,6 +263,7 @@ class JobService:
                 seed=rec.seed,
                 visible_watermark=rec.visible_watermark,
                 invisible_watermark=rec.invisible_watermark,
+                nsfw=rec.nsfw,
                 width=rec.width,
                 height=rec.height,
                 url=self.sign_url(f"{_job_url(job.id)}/images/{rec.index}"),
@@ -280,6 +293,7 @@ class JobService:
             seeds=result.seeds if result else [],
             images=images,
             cached=bool(result and result.cached),
+            safety=result.safety if result else None,
             error=self._error(job) if status is JobStatus.FAILED else None,
         )
 

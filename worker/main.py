@@ -36,6 +36,7 @@ from schemas.settings import Settings
 from worker import runtime
 from worker.recovery import reap_orphans
 from worker.retention import sweep
+from worker.safety import SafetyChecks
 from worker.transitions import mark_canceled, requeue_at_front
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,8 @@ def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True)
     budget = settings.model_memory_mb * 1024 * 1024 if settings.model_memory_mb else None
     manager = ModelManager(registry, choose_device(settings.device, settings), budget)
     previews = PreviewDecoder(settings.models_dir, manager.policy.device)
-    context = runtime.WorkerContext(settings=settings, redis=redis, manager=manager, previews=previews)
+    safety = SafetyChecks(settings, manager.policy.device)
+    context = runtime.WorkerContext(settings, redis, manager, previews, safety)
     runtime.install(context)
     log.info(
         "worker on %s, queue %s, models in %s",
@@ -206,6 +208,7 @@ def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True)
     )
     manager.on_load = lambda model, seconds: _record_load(context, model, seconds)
     context.features["invisible_watermark"] = is_invisible_available()
+    context.features.update(safety.status)
     if settings.invisible_watermark and not is_invisible_available():
         log.warning("invisible-watermark is not installed: images get no invisible watermark (scripts/bootstrap.sh)")
     if preload:

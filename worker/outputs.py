@@ -20,6 +20,7 @@ from PIL import Image, PngImagePlugin
 
 from schemas.generation import AnyRequest, Txt2ImgRequest
 from schemas.jobs import ImageRecord, JobPayload, JobResult, WorkerTimings
+from schemas.safety import SafetyReport
 
 THUMBNAIL_DIR = "thumbs"
 
@@ -107,6 +108,7 @@ def save_job(
     started: tuple[float, float, float],
     images_per_prompt: int = 1,
     marks: list[dict[str, Any]] | None = None,
+    safety: SafetyReport | None = None,
 ) -> JobResult:
     """Write a finished job's images, thumbnails and job.json; ``started`` is the perf_counter() readings at the
     start, after loading and after generating; ``seeds`` is empty for jobs without randomness (upscales);
@@ -124,7 +126,7 @@ def save_job(
         generate_seconds=round(generated - loaded, 4),
         save_seconds=round(time.perf_counter() - generated, 4),
     )
-    result = JobResult(images=records, seeds=seeds, model=payload.model, device=device, timings=timings)
+    result = JobResult(images=records, seeds=seeds, model=payload.model, device=device, timings=timings, safety=safety)
     write_job_json(
         folder,
         {

@@ -15,6 +15,7 @@ from models.manager import ModelManager
 from models.preview import PreviewDecoder
 from schemas.metrics import Metrics
 from schemas.settings import Settings
+from worker.safety import SafetyChecks
 
 
 @dataclass
@@ -23,6 +24,7 @@ class WorkerContext:
     redis: Redis
     manager: ModelManager
     previews: PreviewDecoder
+    safety: SafetyChecks
     worker_name: str = ""
     current_job: str | None = None
     abort_requested: bool = False  # a second stop signal: stop at the next step, re-queue the job

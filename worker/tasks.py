@@ -117,6 +117,7 @@ def _as_app_error(exc: Exception, job: Any) -> AppError:
 def _generate(
     context: runtime.WorkerContext, payload: JobPayload, request: AnyRequest, reporter: JobReporter
 ) -> JobResult:
+    report, request = context.safety.check_prompts(payload.safety, request, context.metrics)
     seed = secrets.randbelow(SEED_MAX + 1) if request.seed == -1 else request.seed
     prompts = request.prompt_list() if isinstance(request, Txt2ImgRequest) else [request.prompt]
     seeds = batch_seeds(seed, request.batch_size * len(prompts))  # a prompt batch continues the seeds
@@ -150,7 +151,9 @@ def _generate(
             hires_upscale=hires_upscale,
         )
         texts += [infotext(part, s, payload.model, VERSION) for s in part_seeds]
+    images, nsfw = context.safety.check_images(report, images, context.metrics)
     images, marks = watermark(context.settings, request, images)
+    marks = [{**mark, "nsfw": flagged} for mark, flagged in zip(marks, nsfw, strict=True)]
     generated = time.perf_counter()
     reporter.check_stop()
 
@@ -166,6 +169,7 @@ def _generate(
         started=(started, loaded, generated),
         images_per_prompt=request.batch_size,
         marks=marks,
+        safety=report,
     )
 
 

@@ -36,7 +36,7 @@ async def _submit(
     request: AnyJobRequest, principal: Principal, auth: AuthService, jobs: JobService, response: Response
 ) -> JobAccepted:
     await run_in_threadpool(enforce_submit_policy, request, principal, auth, jobs)
-    accepted = await run_in_threadpool(jobs.submit, request, principal.name)
+    accepted = await run_in_threadpool(jobs.submit, request, principal)
     response.headers["Location"] = accepted.links["self"]
     if accepted.cached:
         response.status_code = 200  # a result-cache hit: the job finished already

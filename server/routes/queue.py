@@ -44,7 +44,7 @@ async def clear_queue(jobs: JobsDep, principal: QueueAdmin) -> ClearResult:
     summary="Run every check a submit runs, without queueing",
 )
 async def validate(request: JobRequest, jobs: JobsDep, principal: CanGenerate) -> Validation:
-    return await run_in_threadpool(jobs.validate, request, principal.name)
+    return await run_in_threadpool(jobs.validate, request, principal)
 
 
 @router.post(
@@ -54,7 +54,7 @@ async def validate(request: JobRequest, jobs: JobsDep, principal: CanGenerate) -
     summary="Expected run time from measured step times of that model (null when there is no data)",
 )
 async def estimate_request(request: GenerationRequest, jobs: JobsDep, principal: CanGenerate) -> Estimate:
-    model = (await run_in_threadpool(jobs.validate, request, principal.name)).model
+    model = (await run_in_threadpool(jobs.validate, request, principal)).model
     return await run_in_threadpool(estimate, jobs.redis, request, model)
 
 
