@@ -143,6 +143,11 @@ class CacheStore:
         holder = self.redis.get(lock)
         return holder is None or (isinstance(holder, bytes) and holder.decode() == job_id)
 
+    def holder(self, key: str) -> str | None:
+        """The job that claimed ``key``, if any."""
+        value = self.redis.get(f"{self._prefix}:lock:{key}")
+        return value.decode() if isinstance(value, bytes) else None
+
     def unlock(self, key: str, job_id: str) -> None:
         for name in (f"{self._prefix}:lock:{key}", f"{self._prefix}:pending:{key}"):
             holder = self.redis.get(name)

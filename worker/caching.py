@@ -11,8 +11,12 @@ import json
 import time
 from collections.abc import Callable
 
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
 from schemas.cache import CacheEntry, CacheStore, link_outputs
 from schemas.jobs import JobPayload, JobResult
+from schemas.keys import RQ_SERIALIZER
 from worker import runtime
 from worker.reporter import JobReporter
 
@@ -31,6 +35,9 @@ def run_cached(
             if reuse and (entry := store.lookup(key)) is not None:
                 return take_cached(context, payload, entry)
             reporter.check_stop()  # another worker generates this request right now: wait for it
+            holder = store.holder(key)
+            if holder is not None and not _is_running(context, holder):
+                store.unlock(key, holder)  # its worker died or it went back to its queue: take over
             time.sleep(WAIT_INTERVAL)
         if reuse and (entry := store.lookup(key)) is not None:
             return take_cached(context, payload, entry)
@@ -39,6 +46,14 @@ def run_cached(
         return result
     finally:
         store.unlock(key, payload.job_id)
+
+
+def _is_running(context: runtime.WorkerContext, job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=context.redis, serializer=RQ_SERIALIZER)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) == JobStatus.STARTED
 
 
 def take_cached(context: runtime.WorkerContext, payload: JobPayload, entry: CacheEntry) -> JobResult:

@@ -78,3 +78,18 @@ def test_a_changed_parameter_misses_and_clearing_empties_the_cache(stack: Stack)
     assert removed.status_code == 200 and removed.json()["removed"] >= 1
     assert stack.get("/api/v1/cache/stats")["entries"] == 0
     assert stack.submit(seed=55).status_code == 202  # generated again
+
+
+def test_a_claim_left_by_a_job_that_no_longer_runs_is_taken_over(make_stack) -> None:
+    """A worker that died mid-generation leaves its claim on the key; the next identical job does not wait for it."""
+    from redis import Redis
+    from rq.job import Job
+
+    stack = make_stack()
+    first = stack.run(seed=66)
+    redis = Redis.from_url(stack.env["SDQ_REDIS_URL"])
+    key = Job.fetch(first["id"], connection=redis, serializer="rq.serializers.JSONSerializer").args[0]["cache_key"]
+    requests.delete(stack.url("/api/v1/cache"), timeout=10)
+    redis.set(f"sdq:cache:{stack.env['SDQ_QUEUE_NAME']}:lock:{key}", "f" * 32, ex=3600)  # a job that is gone
+    again = stack.run(seed=66)
+    assert again["status"] == "finished" and not again["cached"]
