@@ -4,6 +4,9 @@ Device policy: CUDA with fp16 when available (or asked for), else CPU with fp32.
 ``SDQ_MODEL_MEMORY_MB`` (unset: 90 % of the GPU's memory on CUDA, half the RAM on CPU); a model's size is its
 parameter bytes once loaded (before loading, the size of its files on disk). Loading a model that does not fit
 evicts the least recently used ones first; the model just loaded is never evicted.
+
+ControlNets are cached beside the checkpoints: the last ``MAX_RESIDENT_CONTROLNETS`` used stay on the device, their
+bytes count in ``used_bytes``, and loading one evicts least recently used checkpoints (never the newest) to fit.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from schemas.models import ModelType
 from schemas.settings import Settings
 
 log = logging.getLogger(__name__)
+
+MAX_RESIDENT_CONTROLNETS = 4  # as many as one request may use
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,7 @@ class ModelManager:
         self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget(policy)
         self._resident: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._vaes: dict[str, Any] = {}
+        self._controlnets: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self.stats = ManagerStats()
 
     @property
@@ -176,7 +182,7 @@ class ModelManager:
 
     @property
     def used_bytes(self) -> int:
-        return sum(size for _, size in self._resident.values())
+        return sum(size for _, size in (*self._resident.values(), *self._controlnets.values()))
 
     def is_loaded(self, name: str) -> bool:
         return name in self._resident
@@ -228,6 +234,40 @@ class ModelManager:
         self._vaes = {name: vae}  # one override VAE resident at a time
         return vae
 
+    def get_controlnet(self, name: str) -> Any:
+        """A ControlNet from models/controlnet/<name> (diffusers folder) on the pipelines' device and dtype, cached."""
+        if name in self._controlnets:
+            self._controlnets.move_to_end(name)
+            self.stats.hits += 1
+            return self._controlnets[name][0]
+        import torch
+        from diffusers import ControlNetModel
+
+        entry = self.registry.find(ModelType.CONTROLNET, name, "controlnets")
+        started = time.perf_counter()
+        try:
+            controlnet = ControlNetModel.from_pretrained(
+                str(self.registry.models_dir / entry.path),
+                dtype=getattr(torch, self.policy.dtype_name),
+                local_files_only=True,
+            ).to(self.policy.device)
+        except Exception as exc:
+            reason = str(exc).replace(str(self.registry.models_dir), "models")
+            raise ModelLoadFailed(f"ControlNet {name!r} failed to load: {type(exc).__name__}: {reason}") from exc
+        seconds = time.perf_counter() - started
+        size = sum(p.numel() * p.element_size() for p in controlnet.parameters())
+        self._controlnets[name] = (controlnet, size)
+        while len(self._controlnets) > MAX_RESIDENT_CONTROLNETS:
+            victim, _ = self._controlnets.popitem(last=False)
+            self.stats.evictions += 1
+            self._note(f"evict controlnet:{victim}")
+        self.stats.loads += 1
+        self.stats.load_seconds_total += seconds
+        self._note(f"load controlnet:{name} {seconds:.3f}s {size}B")
+        log.info("loaded ControlNet %s in %.2f s", name, seconds)
+        self._make_room(0, keep=next(reversed(self._resident), None))  # the newest checkpoint is the job's
+        return controlnet
+
     def unload(self, name: str) -> bool:
         if name not in self._resident:
             return False
@@ -239,6 +279,8 @@ class ModelManager:
     def unload_all(self) -> None:
         for name in list(self._resident):
             self.unload(name)
+        self._controlnets.clear()
+        self._release()
 
     def _make_room(self, incoming: int, keep: str | None) -> None:
         while self._resident and self.used_bytes + incoming > self.budget_bytes:

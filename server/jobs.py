@@ -19,9 +19,9 @@ from rq.job import Job
 from rq.job import JobStatus as RQStatus
 
 from models.registry import ModelRegistry
-from schemas.errors import PROBLEM_TYPE_BASE, NotFound, Problem, RequestInvalid, Unavailable
+from schemas.errors import PROBLEM_TYPE_BASE, FieldPath, NotFound, Problem, RequestInvalid, Unavailable, body_loc
 from schemas.events import publish_event
-from schemas.generation import AnyRequest
+from schemas.generation import AnyRequest, ControlNetRequest
 from schemas.jobs import (
     CancelResult,
     ImageView,
@@ -47,7 +47,7 @@ from schemas.keys import (
     jobs_index_key,
     progress_key,
 )
-from schemas.models import Arch, ModelOperation, ModelType
+from schemas.models import Arch, ModelEntry, ModelOperation, ModelType
 from schemas.settings import Settings
 from server.inputs import InputStore
 from server.queue import QueueState
@@ -97,6 +97,15 @@ def _unsigned(path: str) -> str:
     return path
 
 
+def _check_family(what: str, entry: ModelEntry, checkpoint: ModelEntry, field: FieldPath) -> None:
+    """An add-on of one family (sd1, sd2, sdxl) does not fit a checkpoint of another; unknown archs pass."""
+    if {entry.arch, checkpoint.arch} <= FAMILIES and entry.arch is not checkpoint.arch:
+        raise RequestInvalid.for_field(
+            body_loc(field),
+            f"{what} {entry.name!r} is for {entry.arch.value}; model {checkpoint.name!r} is {checkpoint.arch.value}",
+        )
+
+
 class JobService:
     def __init__(
         self, settings: Settings, redis: Redis, registry: ModelRegistry, sign_url: Callable[[str], str] = _unsigned
@@ -110,7 +119,8 @@ class JobService:
 
     # -- submit -------------------------------------------------------------------------------------
     def validate(self, request: AnyRequest, owner: str = "anonymous") -> Validation:
-        """Every check a submit makes beyond the schema: the model, and each LoRA (exists, fits the model)."""
+        """Every check a submit makes beyond the schema: the model, each LoRA and ControlNet (exists, fits the
+        model), the VAE, and the input images."""
         checkpoint = self.registry.resolve_checkpoint(request.model, self.settings.default_model)
         if request.vae is not None:
             vae = self.registry.find(ModelType.VAE, request.vae, "vae")
@@ -119,12 +129,18 @@ class JobService:
         _, loras = request.all_loras()
         for index, lora in enumerate(loras):
             entry = self.registry.find(ModelType.LORA, lora.name, "loras")
-            if {entry.arch, checkpoint.arch} <= FAMILIES and entry.arch is not checkpoint.arch:
-                raise RequestInvalid.for_field(
-                    ["body", "loras", index, "name"],
-                    f"LoRA {lora.name!r} is for {entry.arch.value}; "
-                    f"model {checkpoint.name!r} is {checkpoint.arch.value}",
-                )
+            _check_family("LoRA", entry, checkpoint, ("loras", index, "name"))
+        if isinstance(request, ControlNetRequest):
+            for index, unit in enumerate(request.controlnets):
+                field = ("controlnets", index, "controlnet")
+                entry = self.registry.find(ModelType.CONTROLNET, unit.controlnet, field)
+                if entry.format != "diffusers":
+                    raise RequestInvalid.for_field(
+                        body_loc(field),
+                        f"ControlNet {unit.controlnet!r} is a single .{entry.format} file; this version loads "
+                        "diffusers folders (config.json + weights) only",
+                    )
+                _check_family("ControlNet", entry, checkpoint, field)
         request = self.inputs.prepare(request, owner, None)
         return Validation(model=checkpoint.name, request=request)
 

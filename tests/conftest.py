@@ -39,12 +39,15 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder with ``checkpoints/tiny`` (tiny random SD1.x), ``checkpoints/broken`` (same layout, UNet
-    weights replaced by garbage: the registry lists it, loading it fails) and ``lora/tiny-lora.safetensors``."""
-    from models.tiny import write_tiny_lora, write_tiny_model
+    weights replaced by garbage: the registry lists it, loading it fails), ``lora/tiny-lora.safetensors`` and two
+    ControlNets for the tiny model, ``controlnet/tiny-cn`` and ``controlnet/tiny-cn-2`` (other random weights)."""
+    from models.tiny import write_tiny_controlnet, write_tiny_lora, write_tiny_model
 
     root = tmp_path_factory.mktemp("models")
     tiny = write_tiny_model(root / "checkpoints" / "tiny")
     write_tiny_lora(tiny, root / "lora" / "tiny-lora.safetensors")
+    write_tiny_controlnet(tiny, root / "controlnet" / "tiny-cn", seed=11)
+    write_tiny_controlnet(tiny, root / "controlnet" / "tiny-cn-2", seed=12)
     broken = root / "checkpoints" / "broken"
     shutil.copytree(tiny, broken)
     (broken / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"not a safetensors file")

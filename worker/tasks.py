@@ -23,7 +23,15 @@ from rq.timeouts import JobTimeoutException
 
 from models.generate import LoraFile, run_generation
 from schemas.errors import AppError, GenerationFailed, JobTimedOut
-from schemas.generation import GREY_FIELDS, IMAGE_FIELDS, SEED_MAX, AnyRequest, Txt2ImgRequest, batch_seeds
+from schemas.generation import (
+    GREY_FIELDS,
+    IMAGE_FIELDS,
+    SEED_MAX,
+    AnyRequest,
+    ControlNetRequest,
+    Txt2ImgRequest,
+    batch_seeds,
+)
 from schemas.jobs import JobPayload, JobResult, WorkerTimings, input_image_path
 from schemas.keys import Event, step_stats_key
 from schemas.models import ModelType
@@ -87,6 +95,11 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
     started = time.perf_counter()
     reporter.stage("loading", 0, request.steps)
     pipeline = context.manager.get(payload.model)
+    controlnets = (
+        [context.manager.get_controlnet(unit.controlnet) for unit in request.controlnets]
+        if isinstance(request, ControlNetRequest)
+        else None
+    )
     loaded = time.perf_counter()
     reporter.check_stop()
 
@@ -109,6 +122,7 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
             vae=context.manager.get_vae(request.vae) if request.vae else None,
             embeddings=_embeddings_in(embeddings, part),
             inputs=inputs,
+            controlnets=controlnets,
         )
         texts += [infotext(part, s, payload.model, VERSION) for s in part_seeds]
     generated = time.perf_counter()
