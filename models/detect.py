@@ -177,4 +177,16 @@ def detect_diffusers_component(folder: Path, folder_type: ModelType) -> tuple[Mo
     config = _read_json(folder / "config.json")
     kind = _COMPONENT_TYPES.get(str(config.get("_class_name")), folder_type)
     dim = config.get("cross_attention_dim")
-    return kind, Detection(_arch_from_context_dim(dim if isinstance(dim, int) else None))
+    arch = _arch_from_context_dim(dim if isinstance(dim, int) else None)
+    if kind is ModelType.CONTROLNET and config.get("_class_name") == "ControlNetModel":
+        arch = _controlnet_arch(config, arch)
+    return kind, Detection(arch)
+
+
+def _controlnet_arch(config: dict[str, Any], by_width: Arch) -> Arch:
+    """SDXL ControlNets take the text/time embedding (``addition_embed_type: text_time``); SD1 and SD2 ones do not
+    and differ in cross-attention width (768, 1024). Another width without it (a small test model) counts as SD1,
+    as LoRAs do."""
+    if config.get("addition_embed_type") == "text_time":
+        return Arch.SDXL
+    return by_width if by_width in (Arch.SD1, Arch.SD2) else Arch.SD1

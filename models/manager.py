@@ -4,6 +4,9 @@ Device policy: CUDA with fp16 when available (or asked for), else CPU with fp32.
 ``SDQ_MODEL_MEMORY_MB`` (unset: 90 % of the GPU's memory on CUDA, half the RAM on CPU); a model's size is its
 parameter bytes once loaded (before loading, the size of its files on disk). Loading a model that does not fit
 evicts the least recently used ones first; the model just loaded is never evicted.
+
+ControlNets are cached beside the checkpoints: the last ``MAX_RESIDENT_CONTROLNETS`` used stay on the device, their
+bytes count in ``used_bytes``, and loading one evicts least recently used checkpoints (never the newest) to fit.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from schemas.models import ModelType
 from schemas.settings import Settings
 
 log = logging.getLogger(__name__)
+
+MAX_RESIDENT_CONTROLNETS = 4  # as many as one request may use
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,7 @@ class ModelManager:
         self._vaes: dict[str, Any] = {}
         self._upscalers: dict[str, Any] = {}
         self.on_load: Callable[[str, float], None] | None = None  # (model, seconds): the worker's metrics
+        self._controlnets: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self.stats = ManagerStats()
 
     @property
@@ -179,7 +185,7 @@ class ModelManager:
 
     @property
     def used_bytes(self) -> int:
-        return sum(size for _, size in self._resident.values())
+        return sum(size for _, size in (*self._resident.values(), *self._controlnets.values()))
 
     def is_loaded(self, name: str) -> bool:
         return name in self._resident
@@ -251,6 +257,40 @@ class ModelManager:
         self._upscalers = {name: descriptor}
         return descriptor
 
+    def get_controlnet(self, name: str) -> Any:
+        """A ControlNet from models/controlnet/<name> (diffusers folder) on the pipelines' device and dtype, cached."""
+        if name in self._controlnets:
+            self._controlnets.move_to_end(name)
+            self.stats.hits += 1
+            return self._controlnets[name][0]
+        import torch
+        from diffusers import ControlNetModel
+
+        entry = self.registry.find(ModelType.CONTROLNET, name, "controlnets")
+        started = time.perf_counter()
+        try:
+            controlnet = ControlNetModel.from_pretrained(
+                str(self.registry.models_dir / entry.path),
+                dtype=getattr(torch, self.policy.dtype_name),
+                local_files_only=True,
+            ).to(self.policy.device)
+        except Exception as exc:
+            reason = str(exc).replace(str(self.registry.models_dir), "models")
+            raise ModelLoadFailed(f"ControlNet {name!r} failed to load: {type(exc).__name__}: {reason}") from exc
+        seconds = time.perf_counter() - started
+        size = sum(p.numel() * p.element_size() for p in controlnet.parameters())
+        self._controlnets[name] = (controlnet, size)
+        while len(self._controlnets) > MAX_RESIDENT_CONTROLNETS:
+            victim, _ = self._controlnets.popitem(last=False)
+            self.stats.evictions += 1
+            self._note(f"evict controlnet:{victim}")
+        self.stats.loads += 1
+        self.stats.load_seconds_total += seconds
+        self._note(f"load controlnet:{name} {seconds:.3f}s {size}B")
+        log.info("loaded ControlNet %s in %.2f s", name, seconds)
+        self._make_room(0, keep=next(reversed(self._resident), None))  # the newest checkpoint is the job's
+        return controlnet
+
     def unload(self, name: str) -> bool:
         if name not in self._resident:
             return False
@@ -262,6 +302,8 @@ class ModelManager:
     def unload_all(self) -> None:
         for name in list(self._resident):
             self.unload(name)
+        self._controlnets.clear()
+        self._release()
 
     def gpu_status(self) -> dict[str, Any]:
         """GPU memory in use and utilisation (NVML, when pynvml is installed) on CUDA; empty elsewhere."""

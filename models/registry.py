@@ -22,7 +22,7 @@ from models.detect import (
     detect_diffusers_pipeline,
     detect_safetensors,
 )
-from schemas.errors import ModelNotFound
+from schemas.errors import FieldPath, ModelNotFound, body_loc
 from schemas.generation import MODEL_NAME_PATTERN
 from schemas.models import TYPE_FOLDERS, Arch, ModelEntry, ModelType
 
@@ -179,14 +179,14 @@ class ModelRegistry:
             (e for e in self.refresh() if e.type is ModelType.CHECKPOINT and e.status == "valid"), key=lambda e: e.name
         )
 
-    def find(self, model_type: ModelType, name: str, field: str) -> ModelEntry:
+    def find(self, model_type: ModelType, name: str, field: FieldPath) -> ModelEntry:
         """The valid entry of that type and name; ModelNotFound naming ``field`` otherwise."""
         entry = self.get(f"{model_type.value}:{name}") if is_valid_name(name) else None
         if entry is None or entry.status != "valid":
             known = [e.name for e in self.entries() if e.type is model_type and e.status == "valid"]
             why = f" ({entry.reason})" if entry is not None and entry.reason else ""
             raise ModelNotFound.for_field(
-                ["body", field], f"unknown {model_type.value} {name!r}{why}; available: {', '.join(known) or 'none'}"
+                body_loc(field), f"unknown {model_type.value} {name!r}{why}; available: {', '.join(known) or 'none'}"
             )
         return entry
 

@@ -278,3 +278,30 @@ def write_tiny_safety_checker(folder: Path, *, flags_everything: bool, seed: int
         folder / "feature_extractor"
     )
     return folder
+
+
+def write_tiny_controlnet(model_dir: Path, target: Path, seed: int = 11) -> Path:
+    """A ControlNet for the tiny model (diffusers folder), copied from its UNet with seeded random weights.
+
+    ``from_unet`` starts a ControlNet as the real training does: zero convolutions out and a small conditioning
+    embedding, so it would have no effect at all. Here they get random (He-scaled) weights instead, so the control
+    image changes the result visibly and two seeds give two different ControlNets. The conditioning embedding
+    has four stages: it downsamples the control image by 8, as the VAE does.
+    """
+    import torch
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    unet = UNet2DConditionModel.from_pretrained(model_dir / "unet", local_files_only=True)
+    controlnet = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(16, 16, 32, 32))
+    generator = torch.Generator().manual_seed(seed)
+    embedding = [m for m in controlnet.controlnet_cond_embedding.modules() if isinstance(m, torch.nn.Conv2d)]
+    outputs = [*controlnet.controlnet_down_blocks, controlnet.controlnet_mid_block]
+    with torch.no_grad():
+        for convs, gain in ((embedding, 2.0), (outputs, 1.0)):
+            for conv in convs:
+                fan_in = conv.weight[0].numel()
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * (gain / fan_in) ** 0.5)
+                if conv.bias is not None:
+                    conv.bias.zero_()
+    controlnet.save_pretrained(target, safe_serialization=True)
+    return target

@@ -29,6 +29,15 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://sdqueue.dev/problems/"
 
 
+FieldPath = str | tuple[str | int, ...]
+"""A request-body field: its name, or the path to a nested one, e.g. ``("controlnets", 0, "control_image")``."""
+
+
+def body_loc(field: FieldPath) -> list[str | int]:
+    """The ``loc`` of a request-body field in problem details."""
+    return ["body", field] if isinstance(field, str) else ["body", *field]
+
+
 class FieldError(BaseModel):
     """One refused field: where it is in the request and why."""
 

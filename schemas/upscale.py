@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from schemas.generation import (
+    ControlNetRequest,
     ImageField,
     Img2ImgRequest,
     InpaintRequest,
@@ -69,12 +70,13 @@ class UpscaleRequest(BaseModel):
         return max(1, round(width * self.scale)), max(1, round(height * self.scale))
 
 
-AnyJobRequest = Txt2ImgRequest | Img2ImgRequest | InpaintRequest | UpscaleRequest
+AnyJobRequest = Txt2ImgRequest | Img2ImgRequest | InpaintRequest | ControlNetRequest | UpscaleRequest
 
 JobRequest = Annotated[
     Annotated[Txt2ImgRequest, Tag("txt2img")]
     | Annotated[Img2ImgRequest, Tag("img2img")]
     | Annotated[InpaintRequest, Tag("inpaint")]
+    | Annotated[ControlNetRequest, Tag("controlnet")]
     | Annotated[UpscaleRequest, Tag("upscale")],
     Discriminator(_mode_of),
 ]

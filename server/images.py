@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from schemas.errors import RequestInvalid
+from schemas.errors import FieldPath, RequestInvalid, body_loc
 from schemas.generation import ResizeMode
 from schemas.jobs import upload_image_path
 from schemas.settings import Settings
@@ -28,11 +28,11 @@ UPLOAD_ID = re.compile(r"^upl_[0-9a-f]{32}$")
 DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,", re.IGNORECASE)
 
 
-def _refuse(field: str, msg: str) -> RequestInvalid:
-    return RequestInvalid.for_field(["body", field], msg)
+def _refuse(field: FieldPath, msg: str) -> RequestInvalid:
+    return RequestInvalid.for_field(body_loc(field), msg)
 
 
-def decode_bytes(value: str, field: str) -> bytes:
+def decode_bytes(value: str, field: FieldPath) -> bytes:
     if value.lower().startswith(("http://", "https://")):
         raise _refuse(field, "image URLs are not fetched yet; upload the image (POST /api/v1/uploads) or send base64")
     payload = DATA_URL.sub("", value, count=1)
@@ -42,7 +42,7 @@ def decode_bytes(value: str, field: str) -> bytes:
         raise _refuse(field, "not an upload id, a data URL or valid base64") from exc
 
 
-def open_image(data: bytes, field: str, settings: Settings, *, grey: bool = False) -> Image.Image:
+def open_image(data: bytes, field: FieldPath, settings: Settings, *, grey: bool = False) -> Image.Image:
     """A checked, fully decoded 8-bit RGB (or grey) image with EXIF orientation applied."""
     if not data:
         raise _refuse(field, "the image is empty (0 bytes)")

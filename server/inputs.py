@@ -14,8 +14,14 @@ from typing import Any
 from PIL import Image, ImageFilter, ImageOps
 from redis import Redis
 
-from schemas.errors import RequestInvalid
-from schemas.generation import Img2ImgRequest, InpaintRequest, ResizeMode
+from schemas.errors import FieldPath, RequestInvalid, body_loc
+from schemas.generation import (
+    ControlNetRequest,
+    Img2ImgRequest,
+    InpaintRequest,
+    ResizeMode,
+    control_image_field,
+)
 from schemas.jobs import input_image_path
 from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest
@@ -29,6 +35,7 @@ from server.images import (
     upload_path,
     write_png,
 )
+from server.preprocessors import preprocess
 
 
 class InputStore:
@@ -43,13 +50,13 @@ class InputStore:
         self.redis.set(f"sdq:upload:{upload_id}", owner, ex=self.settings.retention_seconds)
         return {"id": upload_id, "width": image.width, "height": image.height}
 
-    def _image(self, value: str, field: str, owner: str, *, grey: bool, keep: bool) -> tuple[Image.Image, str]:
+    def _image(self, value: str, field: FieldPath, owner: str, *, grey: bool, keep: bool) -> tuple[Image.Image, str]:
         """(image, upload id): an owned upload, or inline data checked (and stored as an upload if ``keep``)."""
         if UPLOAD_ID.fullmatch(value):
             stored: Any = self.redis.get(f"sdq:upload:{value}")
             path = upload_path(self.settings, value)
             if stored is None or stored.decode() != owner or not path.is_file():
-                raise RequestInvalid.for_field(["body", field], f"unknown upload {value!r}")
+                raise RequestInvalid.for_field(body_loc(field), f"unknown upload {value!r}")
             with Image.open(path) as stored_image:
                 return stored_image.convert("L" if grey else "RGB"), value
         image = open_image(decode_bytes(value, field), field, self.settings, grey=grey)
@@ -64,6 +71,8 @@ class InputStore:
         """Check the request's images; with a ``job_id``, also write the job's inputs and return the request
         with sizes filled in and image fields naming uploads. Without one (validate), nothing is written."""
         keep = job_id is not None
+        if isinstance(request, ControlNetRequest):
+            return self._prepare_controlnet(request, owner, job_id)
         if isinstance(request, Img2ImgRequest):
             image, ref = self._image(request.init_image, "init_image", owner, grey=False, keep=keep)
             width, height = request.width or snap(image.width), request.height or snap(image.height)
@@ -126,3 +135,28 @@ class InputStore:
         if job_id is not None:
             write_png(image, input_image_path(self.settings.data_dir, job_id, "image"))
         return request.model_copy(update={"image": ref})
+
+    def _prepare_controlnet(self, request: ControlNetRequest, owner: str, job_id: str | None) -> ControlNetRequest:
+        """The init image (optional) and each unit's control image, fitted to the job's size (default: the init
+        image's, else the first control image's, rounded to 8); each control image after its preprocessor."""
+        keep = job_id is not None
+        update: dict[str, Any] = {}
+        init = None
+        if request.init_image is not None:
+            init, update["init_image"] = self._image(request.init_image, "init_image", owner, grey=False, keep=keep)
+        controls, units = [], []
+        for index, unit in enumerate(request.controlnets):
+            field = ("controlnets", index, "control_image")
+            control, ref = self._image(unit.control_image, field, owner, grey=False, keep=keep)
+            controls.append(control)
+            units.append(unit.model_copy(update={"control_image": ref}))
+        sized = init or controls[0]
+        width, height = request.width or snap(sized.width), request.height or snap(sized.height)
+        if job_id is not None:
+            if init is not None:
+                fitted = fit(init, width, height, request.resize_mode)
+                write_png(fitted, input_image_path(self.settings.data_dir, job_id, "init_image"))
+            for index, (unit, control) in enumerate(zip(request.controlnets, controls, strict=True)):
+                prepared = preprocess(fit(control, width, height, request.resize_mode), unit)
+                write_png(prepared, input_image_path(self.settings.data_dir, job_id, control_image_field(index)))
+        return request.model_copy(update={**update, "controlnets": units, "width": width, "height": height})

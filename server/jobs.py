@@ -23,9 +23,9 @@ from rq.job import JobStatus as RQStatus
 from auth.principal import ANONYMOUS_ADMIN, Principal
 from models.registry import ModelRegistry
 from schemas.cache import CacheStore
-from schemas.errors import PROBLEM_TYPE_BASE, NotFound, Problem, RequestInvalid, Unavailable
+from schemas.errors import PROBLEM_TYPE_BASE, FieldPath, NotFound, Problem, RequestInvalid, Unavailable, body_loc
 from schemas.events import publish_event
-from schemas.generation import AnyRequest, Txt2ImgRequest
+from schemas.generation import AnyRequest, ControlNetRequest, Txt2ImgRequest
 from schemas.jobs import (
     CancelResult,
     ImageView,
@@ -52,7 +52,7 @@ from schemas.keys import (
     jobs_index_key,
     progress_key,
 )
-from schemas.models import Arch, ModelOperation, ModelType
+from schemas.models import Arch, ModelEntry, ModelOperation, ModelType
 from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
 from server.cache import RequestKeys, finish_from_cache, is_deterministic
@@ -105,6 +105,15 @@ def _unsigned(path: str) -> str:
     return path
 
 
+def _check_family(what: str, entry: ModelEntry, checkpoint: ModelEntry, field: FieldPath) -> None:
+    """An add-on of one family (sd1, sd2, sdxl) does not fit a checkpoint of another; unknown archs pass."""
+    if {entry.arch, checkpoint.arch} <= FAMILIES and entry.arch is not checkpoint.arch:
+        raise RequestInvalid.for_field(
+            body_loc(field),
+            f"{what} {entry.name!r} is for {entry.arch.value}; model {checkpoint.name!r} is {checkpoint.arch.value}",
+        )
+
+
 class JobService:
     def __init__(
         self, settings: Settings, redis: Redis, registry: ModelRegistry, sign_url: Callable[[str], str] = _unsigned
@@ -122,8 +131,9 @@ class JobService:
 
     # -- submit -------------------------------------------------------------------------------------
     def validate(self, request: AnyJobRequest, principal: Principal = ANONYMOUS_ADMIN) -> Validation:
-        """Every check a submit makes beyond the schema: the prompt filter, the model, LoRAs and upscalers, and
-        the input images. ``model`` is the checkpoint a generation runs on, or the upscaler of an upscale."""
+        """Every check a submit makes beyond the schema: the prompt filter, the model, each LoRA and ControlNet
+        (exists, fits the model), the VAE, the upscalers, and the input images. ``model`` is the checkpoint a
+        generation runs on, or the upscaler of an upscale."""
         self.prompts.plan(request, principal, None)
         return Validation(model=self._model_of(request), request=self.inputs.prepare(request, principal.name, None))
 
@@ -133,7 +143,7 @@ class JobService:
         return self._check_generation(request)
 
     def _check_generation(self, request: AnyRequest) -> str:
-        """The checkpoint of a generation request, after checking its VAE, LoRAs and hires-fix upscaler."""
+        """The checkpoint of a generation request, after checking its VAE, LoRAs, ControlNets and hires upscaler."""
         checkpoint = self.registry.resolve_checkpoint(request.model, self.settings.default_model)
         if request.vae is not None:
             vae = self.registry.find(ModelType.VAE, request.vae, "vae")
@@ -142,12 +152,18 @@ class JobService:
         _, loras = request.all_loras()
         for index, lora in enumerate(loras):
             entry = self.registry.find(ModelType.LORA, lora.name, "loras")
-            if {entry.arch, checkpoint.arch} <= FAMILIES and entry.arch is not checkpoint.arch:
-                raise RequestInvalid.for_field(
-                    ["body", "loras", index, "name"],
-                    f"LoRA {lora.name!r} is for {entry.arch.value}; "
-                    f"model {checkpoint.name!r} is {checkpoint.arch.value}",
-                )
+            _check_family("LoRA", entry, checkpoint, ("loras", index, "name"))
+        if isinstance(request, ControlNetRequest):
+            for index, unit in enumerate(request.controlnets):
+                field = ("controlnets", index, "controlnet")
+                entry = self.registry.find(ModelType.CONTROLNET, unit.controlnet, field)
+                if entry.format != "diffusers":
+                    raise RequestInvalid.for_field(
+                        body_loc(field),
+                        f"ControlNet {unit.controlnet!r} is a single .{entry.format} file; this version loads "
+                        "diffusers folders (config.json + weights) only",
+                    )
+                _check_family("ControlNet", entry, checkpoint, field)
         if isinstance(request, Txt2ImgRequest) and request.hires_size is not None:
             self._upscaler(request.hr_upscaler, "hr_upscaler")
         return checkpoint.name

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from PIL import Image, PngImagePlugin
 
-from schemas.generation import AnyRequest, Txt2ImgRequest
+from schemas.generation import AnyRequest, ControlNetRequest, Txt2ImgRequest
 from schemas.jobs import ImageRecord, JobPayload, JobResult, WorkerTimings
 from schemas.safety import SafetyReport
 
@@ -51,7 +51,7 @@ def infotext(request: AnyRequest, seed: int, model: str, version: str) -> str:
         f"CFG scale: {request.cfg_scale:g}",
         f"Seed: {seed}",
         f"Size: {request.width}x{request.height}",
-        *([f"Denoising strength: {request.strength:g}"] if request.mode != "txt2img" else []),
+        *([f"Denoising strength: {request.denoising_strength:g}"] if request.denoising_strength is not None else []),
         *(
             [
                 f"Denoising strength: {request.hr_denoise:g}",
@@ -65,11 +65,29 @@ def infotext(request: AnyRequest, seed: int, model: str, version: str) -> str:
         f"Model: {model}",
         *([f"VAE: {request.vae}"] if request.vae else []),
         *([f"Clip skip: {request.clip_skip}"] if request.clip_skip > 1 else []),
+        *(_controlnet_texts(request) if isinstance(request, ControlNetRequest) else []),
         *([f'Lora weights: "{", ".join(f"{lo.name}: {lo.weight:g}" for lo in loras)}"'] if loras else []),
         f"Version: sdqueue {version}",
     ]
     lines.append(", ".join(settings))
     return "\n".join(lines)
+
+
+def _controlnet_texts(request: ControlNetRequest) -> list[str]:
+    """One ``ControlNet N: "..."`` entry per unit, in the shape AUTOMATIC1111's ControlNet extension writes."""
+    texts = []
+    for index, unit in enumerate(request.controlnets):
+        parts = [
+            f"Module: {unit.preprocessor}",
+            f"Model: {unit.controlnet}",
+            f"Weight: {unit.conditioning_scale:g}",
+            f"Guidance Start: {unit.guidance_start:g}",
+            f"Guidance End: {unit.guidance_end:g}",
+        ]
+        if unit.preprocessor == "canny":
+            parts += [f"Threshold A: {unit.low_threshold}", f"Threshold B: {unit.high_threshold}"]
+        texts.append(f'ControlNet {index}: "{", ".join(parts)}"')
+    return texts
 
 
 def write_images(

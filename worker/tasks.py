@@ -26,6 +26,7 @@ from schemas.generation import (
     IMAGE_FIELDS,
     SEED_MAX,
     AnyRequest,
+    ControlNetRequest,
     Txt2ImgRequest,
     batch_seeds,
     mentions,
@@ -125,6 +126,11 @@ def _generate(
     started = time.perf_counter()
     reporter.stage("loading", 0, request.steps)
     pipeline = context.manager.get(payload.model)
+    controlnets = (
+        [context.manager.get_controlnet(unit.controlnet) for unit in request.controlnets]
+        if isinstance(request, ControlNetRequest)
+        else None
+    )
     loaded = time.perf_counter()
     reporter.check_stop()
 
@@ -149,6 +155,7 @@ def _generate(
             embeddings=_embeddings_in(embeddings, part),
             inputs=inputs,
             hires_upscale=hires_upscale,
+            controlnets=controlnets,
         )
         texts += [infotext(part, s, payload.model, VERSION) for s in part_seeds]
     images, nsfw = context.safety.check_images(report, images, context.metrics)

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from auth.deps import AuthDep, CanGenerate
 from auth.principal import Principal
 from auth.service import AuthService
-from schemas.generation import Img2ImgRequest, InpaintRequest, Txt2ImgRequest
+from schemas.generation import ControlNetRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 from schemas.jobs import JobAccepted
 from schemas.upscale import AnyJobRequest, UpscaleRequest
 from server.deps import JobsDep, problem_responses
@@ -85,6 +85,26 @@ async def img2img(
 )
 async def inpaint(
     request: InpaintRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+) -> JobAccepted:
+    return await _submit(request, principal, auth, jobs, response)
+
+
+@router.post(
+    "/generate/controlnet",
+    summary="Queue a ControlNet job (txt2img, or img2img with init_image), 1..4 ControlNets",
+    description=(
+        "Each unit of `controlnets` names a ControlNet in models/controlnet/ (refused at submit when unknown or of "
+        "another family than the checkpoint, naming `controlnets.N.controlnet`) and its `control_image` (an upload "
+        "id, a data URL or base64; checked like every image, naming `controlnets.N.control_image`), with "
+        "`conditioning_scale`, `guidance_start`/`guidance_end` and a `preprocessor` (`none`, or `canny` with "
+        "`low_threshold`/`high_threshold`, run at submit). Without width/height the output has the size of "
+        "`init_image`, else of the first control image, rounded down to 8; every image is fitted to it by "
+        "`resize_mode`. " + _POLL
+    ),
+    **_SUBMIT,  # type: ignore[arg-type]
+)
+async def controlnet(
+    request: ControlNetRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
 ) -> JobAccepted:
     return await _submit(request, principal, auth, jobs, response)
 

@@ -19,7 +19,7 @@ def image_bytes(stack: Stack, view: dict) -> list[bytes]:
 
 
 def test_a_hit_finishes_at_once_without_the_worker(make_stack) -> None:
-    stack = make_stack()
+    stack = make_stack(SDQ_CACHE_ENABLED="true")
     first = stack.run(seed=21, batch_size=2)
     assert first["status"] == "finished" and not first["cached"]
     assert stack.worker is not None
@@ -40,7 +40,7 @@ def test_a_hit_finishes_at_once_without_the_worker(make_stack) -> None:
 
 
 def test_identical_requests_in_flight_are_generated_once(make_stack) -> None:
-    stack = make_stack(worker=False)
+    stack = make_stack(worker=False, SDQ_CACHE_ENABLED="true")
     answers: list[requests.Response] = []
     threads = [threading.Thread(target=lambda: answers.append(stack.submit(seed=33, steps=3))) for _ in range(4)]
     for thread in threads:
@@ -58,7 +58,8 @@ def test_identical_requests_in_flight_are_generated_once(make_stack) -> None:
     assert value(samples, "sdq_cache_requests_total", result="attached") == 3
 
 
-def test_force_regenerate_and_unseeded_requests_bypass_the_cache(stack: Stack) -> None:
+def test_force_regenerate_and_unseeded_requests_bypass_the_cache(make_stack) -> None:
+    stack = make_stack(SDQ_CACHE_ENABLED="true")
     first = stack.run(seed=44)
     forced = stack.submit(seed=44, force_regenerate=True)
     assert forced.status_code == 202
@@ -71,7 +72,8 @@ def test_force_regenerate_and_unseeded_requests_bypass_the_cache(stack: Stack) -
         stack.wait_job(response.json()["id"])
 
 
-def test_a_changed_parameter_misses_and_clearing_empties_the_cache(stack: Stack) -> None:
+def test_a_changed_parameter_misses_and_clearing_empties_the_cache(make_stack) -> None:
+    stack = make_stack(SDQ_CACHE_ENABLED="true")
     assert stack.run(seed=55)["status"] == "finished"
     assert stack.submit(seed=55, cfg_scale=5).status_code == 202  # another request: no hit
     removed = requests.delete(stack.url("/api/v1/cache"), timeout=10)
@@ -85,7 +87,7 @@ def test_a_claim_left_by_a_job_that_no_longer_runs_is_taken_over(make_stack) -> 
     from redis import Redis
     from rq.job import Job
 
-    stack = make_stack()
+    stack = make_stack(SDQ_CACHE_ENABLED="true")
     first = stack.run(seed=66)
     redis = Redis.from_url(stack.env["SDQ_REDIS_URL"])
     key = Job.fetch(first["id"], connection=redis, serializer="rq.serializers.JSONSerializer").args[0]["cache_key"]
