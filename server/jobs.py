@@ -179,6 +179,7 @@ class JobService:
         owner = principal.name
         safety = self.prompts.plan(request, principal, self.metrics)
         model = self._model_of(request)
+        self.inputs.prepare(request, owner, None)  # every image check passes before anything is written
         job_id = uuid.uuid4().hex
         request = self.inputs.prepare(request, owner, job_id)
         submitted = datetime.now(UTC)
