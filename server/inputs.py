@@ -2,13 +2,14 @@
 
 ``POST /api/v1/uploads`` stores a checked, normalised PNG as ``<data_dir>/uploads/<upl_id>.png``, owned by the
 caller (``sdq:upload:<id>``, kept for the retention time). At submit, every image field (an upload id, or inline
-base64 that is stored as an upload first) is fitted to the job's size and written to
+base64 or an http(s) URL, fetched and stored as an upload first) is fitted to the job's size and written to
 ``<data_dir>/inputs/<job_id>/<field>.png`` for the worker; the queued request then names the upload id, never
 megabytes of base64. Another user's upload id is refused like an unknown one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, ImageFilter, ImageOps
@@ -20,10 +21,10 @@ from schemas.jobs import input_image_path
 from schemas.settings import Settings
 from server.images import (
     UPLOAD_ID,
-    decode_bytes,
     fit,
     new_upload_id,
     open_image,
+    read_bytes,
     snap,
     upload_path,
     write_png,
@@ -37,41 +38,47 @@ class InputStore:
 
     def save_upload(self, data: bytes, owner: str, field: str = "file") -> dict[str, Any]:
         image = open_image(data, field, self.settings)
+        upload_id = self._store(image, owner)
+        return {"id": upload_id, "width": image.width, "height": image.height}
+
+    def _store(self, image: Image.Image, owner: str) -> str:
         upload_id = new_upload_id()
         write_png(image, upload_path(self.settings, upload_id))
         self.redis.set(f"sdq:upload:{upload_id}", owner, ex=self.settings.retention_seconds)
-        return {"id": upload_id, "width": image.width, "height": image.height}
+        return upload_id
 
-    def _image(self, value: str, field: str, owner: str, *, grey: bool, keep: bool) -> tuple[Image.Image, str]:
-        """(image, upload id): an owned upload, or inline data checked (and stored as an upload if ``keep``)."""
+    def _image(self, value: str, field: str, owner: str, *, grey: bool) -> _Loaded:
+        """An owned upload, or inline data (base64, a fetched URL) checked and decoded; nothing is stored yet."""
         if UPLOAD_ID.fullmatch(value):
             stored: Any = self.redis.get(f"sdq:upload:{value}")
             path = upload_path(self.settings, value)
             if stored is None or stored.decode() != owner or not path.is_file():
                 raise RequestInvalid.for_field(["body", field], f"unknown upload {value!r}")
             with Image.open(path) as stored_image:
-                return stored_image.convert("L" if grey else "RGB"), value
-        image = open_image(decode_bytes(value, field), field, self.settings, grey=grey)
-        if not keep:
-            return image, value
-        upload_id = new_upload_id()
-        write_png(image, upload_path(self.settings, upload_id))
-        self.redis.set(f"sdq:upload:{upload_id}", owner, ex=self.settings.retention_seconds)
-        return image, upload_id
+                return _Loaded(stored_image.convert("L" if grey else "RGB"), value, inline=False)
+        image = open_image(read_bytes(value, field, self.settings), field, self.settings, grey=grey)
+        return _Loaded(image, value, inline=True)
+
+    def _refs(self, loaded: dict[str, _Loaded], owner: str, keep: bool) -> dict[str, str]:
+        """Each field's value for the queued request: with ``keep``, inline images become uploads of the owner
+        (stored only now, once every check has passed)."""
+        return {
+            field: self._store(item.image, owner) if keep and item.inline else item.ref
+            for field, item in loaded.items()
+        }
 
     def prepare(self, request: AnyRequest, owner: str, job_id: str | None) -> AnyRequest:
         """Check the request's images; with a ``job_id``, also write the job's inputs and return the request
         with sizes filled in and image fields naming uploads. Without one (validate), nothing is written."""
         keep = job_id is not None
         if isinstance(request, Img2ImgRequest):
-            image, ref = self._image(request.init_image, "init_image", owner, grey=False, keep=keep)
+            loaded = {"init_image": self._image(request.init_image, "init_image", owner, grey=False)}
+            image = loaded["init_image"].image
             width, height = request.width or snap(image.width), request.height or snap(image.height)
-            update: dict[str, Any] = {"init_image": ref, "width": width, "height": height}
             change_map = None
             if request.change_map is not None:
-                change_map, update["change_map"] = self._image(
-                    request.change_map, "change_map", owner, grey=True, keep=keep
-                )
+                loaded["change_map"] = self._image(request.change_map, "change_map", owner, grey=True)
+                change_map = loaded["change_map"].image
                 if change_map.size != image.size:
                     raise RequestInvalid.for_field(
                         ["body", "change_map"],
@@ -84,10 +91,13 @@ class InputStore:
                 if change_map is not None:
                     fitted_map = fit(change_map, width, height, request.resize_mode)
                     write_png(fitted_map, input_image_path(self.settings.data_dir, job_id, "change_map"))
-            return request.model_copy(update=update)
+            return request.model_copy(update={**self._refs(loaded, owner, keep), "width": width, "height": height})
         if isinstance(request, InpaintRequest):
-            image, image_ref = self._image(request.image, "image", owner, grey=False, keep=keep)
-            mask, mask_ref = self._image(request.mask, "mask", owner, grey=True, keep=keep)
+            loaded = {
+                "image": self._image(request.image, "image", owner, grey=False),
+                "mask": self._image(request.mask, "mask", owner, grey=True),
+            }
+            image, mask = loaded["image"].image, loaded["mask"].image
             if mask.size != image.size:
                 raise RequestInvalid.for_field(
                     ["body", "mask"],
@@ -108,5 +118,12 @@ class InputStore:
                     fit(mask, width, height, ResizeMode.JUST_RESIZE),
                     input_image_path(self.settings.data_dir, job_id, "mask"),
                 )
-            return request.model_copy(update={"image": image_ref, "mask": mask_ref, "width": width, "height": height})
+            return request.model_copy(update={**self._refs(loaded, owner, keep), "width": width, "height": height})
         return request
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    image: Image.Image
+    ref: str  # what the field held: an upload id, or the inline value
+    inline: bool  # not yet an upload

@@ -110,7 +110,12 @@ class JobService:
 
     # -- submit -------------------------------------------------------------------------------------
     def validate(self, request: AnyRequest, owner: str = "anonymous") -> Validation:
-        """Every check a submit makes beyond the schema: the model, and each LoRA (exists, fits the model)."""
+        """Every check a submit makes beyond the schema: the model, each LoRA (exists, fits the model), the images."""
+        model = self._check_models(request)
+        return Validation(model=model, request=self.inputs.prepare(request, owner, None))
+
+    def _check_models(self, request: AnyRequest) -> str:
+        """The checkpoint's name, after checking it, the VAE and each LoRA (exists, fits the model)."""
         checkpoint = self.registry.resolve_checkpoint(request.model, self.settings.default_model)
         if request.vae is not None:
             vae = self.registry.find(ModelType.VAE, request.vae, "vae")
@@ -125,13 +130,12 @@ class JobService:
                     f"LoRA {lora.name!r} is for {entry.arch.value}; "
                     f"model {checkpoint.name!r} is {checkpoint.arch.value}",
                 )
-        request = self.inputs.prepare(request, owner, None)
-        return Validation(model=checkpoint.name, request=request)
+        return checkpoint.name
 
     def submit(self, request: AnyRequest, owner: str = "anonymous") -> JobAccepted:
-        model = self.validate(request, owner).model
+        model = self._check_models(request)
         job_id = uuid.uuid4().hex
-        request = self.inputs.prepare(request, owner, job_id)
+        request = self.inputs.prepare(request, owner, job_id)  # images checked (URLs fetched) once, then written
         submitted = datetime.now(UTC)
         payload = JobPayload(job_id=job_id, model=model, request=request, owner=owner, submitted_at=submitted)
         queue = self.queue.queue_for(request.priority)
