@@ -281,7 +281,8 @@ ImageField = Annotated[
         strict=True,
         min_length=1,
         max_length=40_000_000,
-        description="An uploaded image id (upl_...), a data URL, or base64. PNG, JPEG, WebP, GIF (first frame), ...",
+        description="An uploaded image id (upl_...), a data URL, base64, or an http(s) URL the API fetches (public "
+        "addresses only). PNG, JPEG, WebP, GIF (first frame), ...",
     ),
 ]
 OptionalDimension = Annotated[

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -177,6 +177,15 @@ class Settings(BaseSettings):
     cache_enabled: bool = Field(True, description="Result cache for requests with an explicit seed (docs/safety.md).")
     cache_max_bytes: int = Field(
         10 * 1024**3, ge=0, description="Bytes of cached images kept; the least recently used go first."
+    )
+    fetch_timeout: float = Field(
+        10.0, gt=0, le=300, description="Seconds an image URL may take in all: resolving, connecting, redirects, body."
+    )
+    fetch_max_redirects: int = Field(3, ge=0, le=10, description="Redirects an image URL may take (each re-checked).")
+    fetch_allow_networks: list[IPvAnyNetwork] = Field(
+        [],
+        description="Networks image URLs may reach despite the private-address block, as a JSON list of CIDRs "
+        '(e.g. ["192.168.1.0/24"]): for tests and trusted image servers on a LAN. Empty by default.',
     )
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     cors_origins: list[str] = Field([], description="Origins allowed by CORS; none by default.")

@@ -1,10 +1,17 @@
 """Images in requests: decode, check and normalise them before anything is queued (Pillow, no torch).
 
-Accepted: an upload id (``upl_...``), a data URL or raw base64 of PNG, JPEG, WebP, BMP, TIFF or GIF. Each check
-names the field: empty, over ``SDQ_MAX_IMAGE_BYTES``, not base64, not an image, more than ``SDQ_MAX_IMAGE_PIXELS``
-(checked from the header, before decoding: no decompression bomb gets decoded), truncated or corrupt. Animated
-images use their first frame. EXIF orientation is applied. Everything becomes 8-bit RGB (alpha flattened on
-white; CMYK, palette and 16-bit converted); masks become 8-bit grey. http(s) URLs are not fetched yet (422).
+Accepted: an upload id (``upl_...``), a data URL, raw base64, or an http(s) URL of PNG, JPEG, WebP, BMP, TIFF or
+GIF. Each check names the field: empty, over ``SDQ_MAX_IMAGE_BYTES``, not base64, not an image, more than
+``SDQ_MAX_IMAGE_PIXELS`` (checked from the header, before decoding: no decompression bomb gets decoded), truncated or
+corrupt. Animated images use their first frame. EXIF orientation is applied. Everything becomes 8-bit RGB (alpha
+flattened on white; CMYK, palette and 16-bit converted); masks become 8-bit grey.
+
+URLs are fetched by the API when the request is submitted or validated, through :mod:`server.fetch`: http and https
+only, no credentials in the URL, the host's every resolved address checked against loopback, private, link-local
+(cloud metadata), CGNAT, multicast and reserved networks and the connection made to the checked address (no DNS
+rebinding), at most ``SDQ_FETCH_MAX_REDIRECTS`` redirects each checked again, ``SDQ_MAX_IMAGE_BYTES`` counted while
+the body streams, ``SDQ_FETCH_TIMEOUT`` seconds in all. ``SDQ_FETCH_ALLOW_NETWORKS`` lets chosen networks through
+(tests, a trusted LAN). The fetched bytes then pass the same checks as any other image.
 """
 
 from __future__ import annotations
@@ -23,18 +30,35 @@ from schemas.errors import FieldPath, RequestInvalid, body_loc
 from schemas.generation import ResizeMode
 from schemas.jobs import upload_image_path
 from schemas.settings import Settings
+from server.fetch import FetchError, ImageFetcher
 
 UPLOAD_ID = re.compile(r"^upl_[0-9a-f]{32}$")
 DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,", re.IGNORECASE)
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def _refuse(field: FieldPath, msg: str) -> RequestInvalid:
     return RequestInvalid.for_field(body_loc(field), msg)
 
 
+def is_url(value: str) -> bool:
+    return URL_SCHEME.match(value) is not None
+
+
+def fetch_bytes(url: str, field: FieldPath, settings: Settings) -> bytes:
+    """The body at an http(s) URL, fetched under the SSRF rules of :mod:`server.fetch`; refusals name the field."""
+    try:
+        return ImageFetcher.from_settings(settings).fetch(url)
+    except FetchError as exc:
+        raise _refuse(field, str(exc)) from exc
+
+
+def read_bytes(value: str, field: FieldPath, settings: Settings) -> bytes:
+    """The bytes an image field names inline: fetched from an http(s) URL, or decoded from a data URL / base64."""
+    return fetch_bytes(value, field, settings) if is_url(value) else decode_bytes(value, field)
+
+
 def decode_bytes(value: str, field: FieldPath) -> bytes:
-    if value.lower().startswith(("http://", "https://")):
-        raise _refuse(field, "image URLs are not fetched yet; upload the image (POST /api/v1/uploads) or send base64")
     payload = DATA_URL.sub("", value, count=1)
     try:
         return base64.b64decode(payload, validate=True)

@@ -2,13 +2,14 @@
 
 ``POST /api/v1/uploads`` stores a checked, normalised PNG as ``<data_dir>/uploads/<upl_id>.png``, owned by the
 caller (``sdq:upload:<id>``, kept for the retention time). At submit, every image field (an upload id, or inline
-base64 that is stored as an upload first) is fitted to the job's size and written to
+base64 or an http(s) URL, fetched and stored as an upload first) is fitted to the job's size and written to
 ``<data_dir>/inputs/<job_id>/<field>.png`` for the worker; the queued request then names the upload id, never
 megabytes of base64. Another user's upload id is refused like an unknown one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, ImageFilter, ImageOps
@@ -27,10 +28,10 @@ from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest
 from server.images import (
     UPLOAD_ID,
-    decode_bytes,
     fit,
     new_upload_id,
     open_image,
+    read_bytes,
     snap,
     upload_path,
     write_png,
@@ -45,27 +46,34 @@ class InputStore:
 
     def save_upload(self, data: bytes, owner: str, field: str = "file") -> dict[str, Any]:
         image = open_image(data, field, self.settings)
+        upload_id = self._store(image, owner)
+        return {"id": upload_id, "width": image.width, "height": image.height}
+
+    def _store(self, image: Image.Image, owner: str) -> str:
         upload_id = new_upload_id()
         write_png(image, upload_path(self.settings, upload_id))
         self.redis.set(f"sdq:upload:{upload_id}", owner, ex=self.settings.retention_seconds)
-        return {"id": upload_id, "width": image.width, "height": image.height}
+        return upload_id
 
-    def _image(self, value: str, field: FieldPath, owner: str, *, grey: bool, keep: bool) -> tuple[Image.Image, str]:
-        """(image, upload id): an owned upload, or inline data checked (and stored as an upload if ``keep``)."""
+    def _image(self, value: str, field: FieldPath, owner: str, *, grey: bool) -> _Loaded:
+        """An owned upload, or inline data (base64, a fetched URL) checked and decoded; nothing is stored yet."""
         if UPLOAD_ID.fullmatch(value):
             stored: Any = self.redis.get(f"sdq:upload:{value}")
             path = upload_path(self.settings, value)
             if stored is None or stored.decode() != owner or not path.is_file():
                 raise RequestInvalid.for_field(body_loc(field), f"unknown upload {value!r}")
             with Image.open(path) as stored_image:
-                return stored_image.convert("L" if grey else "RGB"), value
-        image = open_image(decode_bytes(value, field), field, self.settings, grey=grey)
-        if not keep:
-            return image, value
-        upload_id = new_upload_id()
-        write_png(image, upload_path(self.settings, upload_id))
-        self.redis.set(f"sdq:upload:{upload_id}", owner, ex=self.settings.retention_seconds)
-        return image, upload_id
+                return _Loaded(stored_image.convert("L" if grey else "RGB"), value, inline=False)
+        image = open_image(read_bytes(value, field, self.settings), field, self.settings, grey=grey)
+        return _Loaded(image, value, inline=True)
+
+    def _refs(self, loaded: dict[str, _Loaded], owner: str, keep: bool) -> dict[str, str]:
+        """Each field's value for the queued request: with ``keep``, inline images become uploads of the owner
+        (stored only now, once every check has passed)."""
+        return {
+            field: self._store(item.image, owner) if keep and item.inline else item.ref
+            for field, item in loaded.items()
+        }
 
     def prepare(self, request: AnyJobRequest, owner: str, job_id: str | None) -> AnyJobRequest:
         """Check the request's images; with a ``job_id``, also write the job's inputs and return the request
@@ -74,14 +82,13 @@ class InputStore:
         if isinstance(request, ControlNetRequest):
             return self._prepare_controlnet(request, owner, job_id)
         if isinstance(request, Img2ImgRequest):
-            image, ref = self._image(request.init_image, "init_image", owner, grey=False, keep=keep)
+            loaded = {"init_image": self._image(request.init_image, "init_image", owner, grey=False)}
+            image = loaded["init_image"].image
             width, height = request.width or snap(image.width), request.height or snap(image.height)
-            update: dict[str, Any] = {"init_image": ref, "width": width, "height": height}
             change_map = None
             if request.change_map is not None:
-                change_map, update["change_map"] = self._image(
-                    request.change_map, "change_map", owner, grey=True, keep=keep
-                )
+                loaded["change_map"] = self._image(request.change_map, "change_map", owner, grey=True)
+                change_map = loaded["change_map"].image
                 if change_map.size != image.size:
                     raise RequestInvalid.for_field(
                         ["body", "change_map"],
@@ -94,10 +101,13 @@ class InputStore:
                 if change_map is not None:
                     fitted_map = fit(change_map, width, height, request.resize_mode)
                     write_png(fitted_map, input_image_path(self.settings.data_dir, job_id, "change_map"))
-            return request.model_copy(update=update)
+            return request.model_copy(update={**self._refs(loaded, owner, keep), "width": width, "height": height})
         if isinstance(request, InpaintRequest):
-            image, image_ref = self._image(request.image, "image", owner, grey=False, keep=keep)
-            mask, mask_ref = self._image(request.mask, "mask", owner, grey=True, keep=keep)
+            loaded = {
+                "image": self._image(request.image, "image", owner, grey=False),
+                "mask": self._image(request.mask, "mask", owner, grey=True),
+            }
+            image, mask = loaded["image"].image, loaded["mask"].image
             if mask.size != image.size:
                 raise RequestInvalid.for_field(
                     ["body", "mask"],
@@ -118,13 +128,14 @@ class InputStore:
                     fit(mask, width, height, ResizeMode.JUST_RESIZE),
                     input_image_path(self.settings.data_dir, job_id, "mask"),
                 )
-            return request.model_copy(update={"image": image_ref, "mask": mask_ref, "width": width, "height": height})
+            return request.model_copy(update={**self._refs(loaded, owner, keep), "width": width, "height": height})
         if isinstance(request, UpscaleRequest):
             return self._prepare_upscale(request, owner, job_id)
         return request
 
     def _prepare_upscale(self, request: UpscaleRequest, owner: str, job_id: str | None) -> UpscaleRequest:
-        image, ref = self._image(request.image, "image", owner, grey=False, keep=job_id is not None)
+        loaded = {"image": self._image(request.image, "image", owner, grey=False)}
+        image = loaded["image"].image
         width, height = request.output_size(image.width, image.height)
         if width * height > self.settings.max_upscale_pixels:
             raise RequestInvalid.for_field(
@@ -134,29 +145,40 @@ class InputStore:
             )
         if job_id is not None:
             write_png(image, input_image_path(self.settings.data_dir, job_id, "image"))
-        return request.model_copy(update={"image": ref})
+        return request.model_copy(update=self._refs(loaded, owner, job_id is not None))
 
     def _prepare_controlnet(self, request: ControlNetRequest, owner: str, job_id: str | None) -> ControlNetRequest:
         """The init image (optional) and each unit's control image, fitted to the job's size (default: the init
         image's, else the first control image's, rounded to 8); each control image after its preprocessor."""
         keep = job_id is not None
-        update: dict[str, Any] = {}
-        init = None
-        if request.init_image is not None:
-            init, update["init_image"] = self._image(request.init_image, "init_image", owner, grey=False, keep=keep)
-        controls, units = [], []
-        for index, unit in enumerate(request.controlnets):
-            field = ("controlnets", index, "control_image")
-            control, ref = self._image(unit.control_image, field, owner, grey=False, keep=keep)
-            controls.append(control)
-            units.append(unit.model_copy(update={"control_image": ref}))
-        sized = init or controls[0]
+        init = None if request.init_image is None else self._image(request.init_image, "init_image", owner, grey=False)
+        controls = [
+            self._image(unit.control_image, ("controlnets", index, "control_image"), owner, grey=False)
+            for index, unit in enumerate(request.controlnets)
+        ]
+        sized = (init or controls[0]).image
         width, height = request.width or snap(sized.width), request.height or snap(sized.height)
         if job_id is not None:
             if init is not None:
-                fitted = fit(init, width, height, request.resize_mode)
+                fitted = fit(init.image, width, height, request.resize_mode)
                 write_png(fitted, input_image_path(self.settings.data_dir, job_id, "init_image"))
             for index, (unit, control) in enumerate(zip(request.controlnets, controls, strict=True)):
-                prepared = preprocess(fit(control, width, height, request.resize_mode), unit)
+                prepared = preprocess(fit(control.image, width, height, request.resize_mode), unit)
                 write_png(prepared, input_image_path(self.settings.data_dir, job_id, control_image_field(index)))
+        update: dict[str, Any] = self._refs({"init_image": init} if init else {}, owner, keep)
+        units = [
+            unit.model_copy(update={"control_image": ref})
+            for unit, ref in zip(
+                request.controlnets,
+                self._refs({str(i): c for i, c in enumerate(controls)}, owner, keep).values(),
+                strict=True,
+            )
+        ]
         return request.model_copy(update={**update, "controlnets": units, "width": width, "height": height})
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    image: Image.Image
+    ref: str  # what the field held: an upload id, or the inline value
+    inline: bool  # not yet an upload

@@ -179,9 +179,8 @@ class JobService:
         owner = principal.name
         safety = self.prompts.plan(request, principal, self.metrics)
         model = self._model_of(request)
-        self.inputs.prepare(request, owner, None)  # every image check passes before anything is written
         job_id = uuid.uuid4().hex
-        request = self.inputs.prepare(request, owner, job_id)
+        request = self.inputs.prepare(request, owner, job_id)  # images checked (URLs fetched) once, then written
         submitted = datetime.now(UTC)
         key = self.keys.key(request, model) if self.settings.cache_enabled and is_deterministic(request) else None
         payload = JobPayload(

@@ -134,8 +134,12 @@ def bomb_png() -> bytes:
         (data_url(encode(noise(64, 64))[:300]), "truncated"),
         (data_url(bomb_png()), "more than"),
         ("@@@ not base64 @@@", "base64"),
-        ("http://127.0.0.1/secret.png", "URLs"),
-        ("http://169.254.169.254/latest/meta-data", "URLs"),
+        ("http://127.0.0.1/secret.png", "refused: 127.0.0.1 is a loopback address"),
+        ("http://169.254.169.254/latest/meta-data", "refused: 169.254.169.254 is the link-local cloud metadata"),
+        ("http://[::1]:8000/a.png", "refused: ::1 is a loopback address"),
+        ("http://10.0.0.1/a.png", "refused: 10.0.0.1 is a private address"),
+        ("http://localhost:8000/a.png", "refused: localhost is a local host name"),
+        ("gopher://example.com/", "only http and https"),
     ],
 )
 def test_bad_images_are_422_naming_the_field(stack: Stack, value: str, reason: str) -> None:
