@@ -20,16 +20,16 @@ def _byte_vocab() -> dict[str, int]:
     return {token: index for index, token in enumerate(tokens)}
 
 
-def _tiny_text_config(tokenizer: Any) -> Any:
-    """A 2-layer CLIP text config of width 32 whose special token ids come from the tokenizer."""
+def _tiny_text_config(tokenizer: Any, width: int = 32) -> Any:
+    """A 2-layer CLIP text config of ``width`` whose special token ids come from the tokenizer."""
     from transformers import CLIPTextConfig
 
     return CLIPTextConfig(
-        hidden_size=32,
+        hidden_size=width,
         intermediate_size=37,
         num_attention_heads=4,
         num_hidden_layers=2,
-        projection_dim=32,
+        projection_dim=width,
         vocab_size=len(tokenizer),
         max_position_embeddings=77,
         bos_token_id=tokenizer.bos_token_id,
@@ -97,7 +97,8 @@ def build_tiny_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
 
 
 def build_tiny_sdxl_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
-    """A tiny ``StableDiffusionXLPipeline``: two text encoders (the second with projection), text_time UNet."""
+    """A tiny ``StableDiffusionXLPipeline``: two text encoders (the second with projection, and wider, as in the real
+    model: diffusers' single-file loader tells them apart by width), text_time UNet."""
     import torch
     from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
@@ -105,6 +106,7 @@ def build_tiny_sdxl_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
     base = build_tiny_pipeline(seed)
     tokenizer = base.tokenizer
     config = _tiny_text_config(tokenizer)
+    config_2 = _tiny_text_config(tokenizer, width=48)
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
         block_out_channels=(32, 64),
@@ -119,13 +121,13 @@ def build_tiny_sdxl_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
         addition_embed_type="text_time",
         addition_time_embed_dim=8,
         transformer_layers_per_block=(1, 2),
-        projection_class_embeddings_input_dim=8 * 6 + 32,
-        cross_attention_dim=64,
+        projection_class_embeddings_input_dim=8 * 6 + 48,
+        cross_attention_dim=32 + 48,
         norm_num_groups=8,
     )
     torch.manual_seed(seed)
     text_encoder = CLIPTextModel(config)
-    text_encoder_2 = CLIPTextModelWithProjection(config)
+    text_encoder_2 = CLIPTextModelWithProjection(config_2)
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, timestep_spacing="leading"
     )
@@ -145,6 +147,25 @@ def write_tiny_model(directory: Path, seed: int = 0, arch: str = "sd1") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     pipeline = build_tiny_sdxl_pipeline(seed) if arch == "sdxl" else build_tiny_pipeline(seed)
     pipeline.save_pretrained(directory, safe_serialization=True)
+    return directory
+
+
+def write_tiny_single_file(target: Path, seed: int = 0, arch: str = "sd1") -> Path:
+    """The tiny pipeline (``sd1``, ``sd2`` = the SD1 shapes in the SD2/OpenCLIP key layout, or ``sdxl``) as ONE
+    ``.safetensors`` (or ``.ckpt``) file in the original LDM key layout, as A1111/Civitai checkpoints come."""
+    from models.ldm_layout import save_single_file
+    from schemas.models import Arch
+
+    pipeline = build_tiny_sdxl_pipeline(seed) if arch == "sdxl" else build_tiny_pipeline(seed)
+    return save_single_file(pipeline, Arch(arch), target)
+
+
+def write_tiny_config(directory: Path, arch: str = "sd1") -> Path:
+    """The tiny pipeline's diffusers config folder without weights (JSON + tokenizer files): the ``config=`` its
+    single files load with (its shapes are not the real models', so the shipped configs do not fit it)."""
+    write_tiny_model(directory, arch="sdxl" if arch == "sdxl" else "sd1")
+    for weights in [*directory.rglob("*.safetensors"), *directory.rglob("*.bin")]:
+        weights.unlink()
     return directory
 
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis used for the queue and job state.")
     data_dir: Path = Field(Path("data"), description="Outputs (images, thumbnails, job.json) live here.")
     models_dir: Path = Field(Path("models"), description="Model folders: checkpoints/<name>/ etc.")
+    single_file_configs: Path | None = Field(
+        None,
+        description="Folder whose sd1/, sd2/, sdxl/ config folders (diffusers layout, JSON + tokenizer files, no "
+        "weights) replace the shipped ones when single-file checkpoints load.",
+    )
     hub_models: list[str] = Field(
         [], description="Hub ids listed as checkpoints (loaded with from_pretrained; needs internet)."
     )
@@ -61,7 +66,7 @@ class Settings(BaseSettings):
     device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Worker device; auto = CUDA if present.")
     precision: Literal["auto", "fp16", "bf16", "fp32"] = Field(
         "auto",
-        description="Weights dtype: auto = fp16 on CUDA, fp32 on CPU.",
+        description="Weights dtype: auto = fp16 on CUDA (bf16 for SD3/Flux where the GPU has it), fp32 on CPU.",
     )
     attention: Literal["sdpa", "xformers"] = Field(
         "sdpa", description="Attention backend; xformers only when installed (the cuda extra), else sdpa."

@@ -28,6 +28,7 @@ from rq.job import Job
 from models.manager import ModelManager, choose_device
 from models.preview import PreviewDecoder
 from models.registry import ModelRegistry
+from models.single_file import ConfigFolders
 from models.watermark import is_invisible_available
 from schemas.errors import AppError
 from schemas.events import publish_event
@@ -195,7 +196,8 @@ def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True)
     redis = Redis.from_url(settings.redis_url)
     registry = ModelRegistry(settings.models_dir, settings.hub_models)
     budget = settings.model_memory_mb * 1024 * 1024 if settings.model_memory_mb else None
-    manager = ModelManager(registry, choose_device(settings.device, settings), budget)
+    configs = ConfigFolders(settings.data_dir / "cache" / "configs", settings.single_file_configs)
+    manager = ModelManager(registry, choose_device(settings.device, settings), budget, configs)
     previews = PreviewDecoder(settings.models_dir, manager.policy.device)
     safety = SafetyChecks(settings, manager.policy.device)
     context = runtime.WorkerContext(settings, redis, manager, previews, safety)
