@@ -1,8 +1,8 @@
 """The worker's model manager: loads checkpoints by name and keeps them resident in an LRU under a memory budget.
 
-Device policy: CUDA with fp16 when available (or asked for), else CPU with fp32; ``precision=auto`` picks bf16 on
-CUDA for SD3 and Flux (see :func:`model_dtype`). Diffusers folders and hub ids load with ``from_pretrained``,
-single files with ``from_single_file`` and a shipped config folder (``models.single_file``). The budget is
+The device policy (``models.device``) says where and in which dtype. Diffusers folders and hub ids load with
+``from_pretrained``, single files with ``from_single_file`` and a shipped config folder (``models.single_file``). The
+budget is
 ``SDQ_MODEL_MEMORY_MB`` (unset: 90 % of the GPU's memory on CUDA, half the RAM on CPU); a model's size is its
 parameter bytes once loaded (before loading, the size of its files on disk). Loading a model that does not fit
 evicts the least recently used ones first; the model just loaded is never evicted.
@@ -21,162 +21,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.device import DevicePolicy, apply_policy, default_budget
 from models.registry import Checkpoint, ModelRegistry
 from models.single_file import ConfigFolders, load_single_file
 from schemas.errors import ModelLoadFailed
-from schemas.models import Arch, ModelType
-from schemas.settings import Settings
+from schemas.models import ModelType
 
 log = logging.getLogger(__name__)
 
 MAX_RESIDENT_CONTROLNETS = 4  # as many as one request may use
 
 
-@dataclass(frozen=True)
-class DevicePolicy:
-    """Where and how pipelines run. Built by :func:`choose_device`; ``effective`` is what is really applied."""
-
-    device: str
-    dtype_name: str
-    attention: str = "sdpa"
-    attention_slicing: bool = False
-    vae_slicing: bool = False
-    vae_tiling: bool = False
-    cpu_offload: str = "none"
-    channels_last: bool = False
-    torch_compile: bool = False
-    notes: tuple[str, ...] = ()
-    precision: str = "auto"
-    bf16_supported: bool = False
-
-    def describe(self) -> str:
-        return f"{self.device}/{self.dtype_name}"
-
-    def dtype_for(self, arch: Arch) -> str:
-        """The dtype a model of ``arch`` loads in under this policy."""
-        return model_dtype(arch, self.device, self.precision, self.bf16_supported)
-
-    @property
-    def effective(self) -> dict[str, Any]:
-        return {
-            "device": self.device,
-            "dtype": self.dtype_name,
-            "attention": self.attention,
-            "attention_slicing": self.attention_slicing,
-            "vae_slicing": self.vae_slicing,
-            "vae_tiling": self.vae_tiling,
-            "cpu_offload": self.cpu_offload,
-            "channels_last": self.channels_last,
-            "torch_compile": self.torch_compile,
-            "precision": self.precision,
-            "notes": list(self.notes),
-        }
-
-
 CKPT_HINT = (
     " (.ckpt files are read with torch.load(weights_only=True), which refuses pickles that need classes other than"
     " tensors and containers; convert the file to .safetensors)"
 )
-_DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
-BF16_ARCHS = frozenset({Arch.SD3, Arch.FLUX})
-
-
-def model_dtype(arch: Arch, device: str, precision: str, bf16_supported: bool = True) -> str:
-    """The weights dtype for a model: fp32 on the CPU; on CUDA an explicit precision as set, and ``auto`` = bf16 for
-    SD3 and Flux (trained in bf16; their activations overflow fp16) where the GPU has bf16, fp16 otherwise."""
-    if device != "cuda":
-        return "float32"
-    if precision in _DTYPES:
-        return _DTYPES[precision]
-    return "bfloat16" if arch in BF16_ARCHS and bf16_supported else "float16"
-
-
-def _xformers_available() -> bool:
-    try:
-        import xformers  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def choose_device(preference: str, settings: Settings | None = None) -> DevicePolicy:
-    """Device and dtype (``auto``: CUDA fp16 when available, else CPU fp32; ``cuda`` without CUDA is an error;
-    ``dtype_name`` is the SD1/SD2/SDXL dtype, :meth:`DevicePolicy.dtype_for` the one per architecture), plus the
-    memory and speed options of ``settings`` that can apply on that device."""
-    import torch
-
-    has_cuda = torch.cuda.is_available()
-    if preference == "cuda" and not has_cuda:
-        raise RuntimeError("SDQ_DEVICE=cuda but torch sees no CUDA device")
-    device = "cuda" if preference in ("auto", "cuda") and has_cuda else "cpu"
-    precision = settings.precision if settings else "auto"
-    bf16 = bool(device == "cuda" and torch.cuda.is_bf16_supported())
-    dtype = model_dtype(Arch.SD1, device, precision, bf16)
-    notes: list[str] = []
-    if device == "cpu" and precision in ("fp16", "bf16"):
-        notes.append(f"{precision} on CPU is slow or unsupported; using fp32")
-    if device == "cuda" and precision == "auto":
-        notes.append("auto precision: bf16 for sd3/flux" if bf16 else "no bf16 on this GPU: sd3/flux load in fp16")
-    if settings is None:
-        return DevicePolicy(device, dtype, bf16_supported=bf16)
-    attention = settings.attention
-    if attention == "xformers" and (device != "cuda" or not _xformers_available()):
-        notes.append("xformers needs CUDA and the cuda extra; using sdpa")
-        attention = "sdpa"
-    offload, channels_last = settings.cpu_offload, settings.channels_last
-    if device != "cuda" and (offload != "none" or channels_last):
-        notes.append("cpu_offload and channels_last apply on CUDA only")
-        offload, channels_last = "none", False
-    return DevicePolicy(
-        device,
-        dtype,
-        attention,
-        settings.attention_slicing,
-        settings.vae_slicing,
-        settings.vae_tiling,
-        offload,
-        channels_last,
-        settings.torch_compile,
-        tuple(notes),
-        precision,
-        bf16,
-    )
-
-
-def apply_policy(pipeline: Any, policy: DevicePolicy) -> None:
-    """Put a freshly loaded pipeline on its device with the policy's memory and speed options."""
-    import torch
-
-    if policy.cpu_offload == "model":
-        pipeline.enable_model_cpu_offload()
-    elif policy.cpu_offload == "sequential":
-        pipeline.enable_sequential_cpu_offload()
-    else:
-        pipeline.to(policy.device)
-    if policy.attention == "xformers":
-        pipeline.enable_xformers_memory_efficient_attention()
-    if policy.attention_slicing:
-        pipeline.enable_attention_slicing()
-    vae = getattr(pipeline, "vae", None)
-    if vae is not None and policy.vae_slicing:
-        vae.enable_slicing()
-    if vae is not None and policy.vae_tiling:
-        vae.enable_tiling()
-    unet = getattr(pipeline, "unet", None)
-    if unet is not None and policy.channels_last:
-        unet.to(memory_format=torch.channels_last)
-    if unet is not None and policy.torch_compile:
-        pipeline.unet = torch.compile(unet)
-
-
-def default_budget(policy: DevicePolicy) -> int:
-    if policy.device == "cuda":
-        import torch
-
-        return int(torch.cuda.get_device_properties(0).total_memory * 0.9)
-    import psutil
-
-    return int(psutil.virtual_memory().total * 0.5)
 
 
 def parameter_bytes(pipeline: Any) -> int:
@@ -261,20 +120,30 @@ class ModelManager:
         cached = self._vaes.get(name)
         if cached is not None:
             return cached
-        import torch
         from diffusers import AutoencoderKL
 
         entry = self.registry.find(ModelType.VAE, name, "vae")
-        try:
-            vae = AutoencoderKL.from_pretrained(
-                str(self.registry.models_dir / entry.path),
-                dtype=getattr(torch, self.policy.dtype_name),
-                local_files_only=True,
-            ).to(self.policy.device)
-        except Exception as exc:
-            raise ModelLoadFailed(f"VAE {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
+        vae = self._load_part("VAE", name, lambda: self._component(AutoencoderKL, entry.path))
         self._vaes = {name: vae}  # one override VAE resident at a time
         return vae
+
+    def _component(self, kind: Any, relative: str) -> Any:
+        """A diffusers model folder under models/ on the policy's device and dtype, from local files only."""
+        import torch
+
+        return kind.from_pretrained(
+            str(self.registry.models_dir / relative),
+            dtype=getattr(torch, self.policy.dtype_name),
+            local_files_only=True,
+        ).to(self.policy.device)
+
+    def _load_part(self, what: str, name: str, load: Callable[[], Any]) -> Any:
+        """``load()``, with any failure as ModelLoadFailed naming the part (paths shown relative to models/)."""
+        try:
+            return load()
+        except Exception as exc:
+            reason = str(exc).replace(str(self.registry.models_dir), "models")
+            raise ModelLoadFailed(f"{what} {name!r} failed to load: {type(exc).__name__}: {reason}") from exc
 
     def get_upscaler(self, name: str, field: str = "upscaler") -> Any:
         """A model from models/upscalers/ (spandrel descriptor), cached; one resident at a time, like VAEs."""
@@ -285,11 +154,10 @@ class ModelManager:
 
         entry = self.registry.find(ModelType.UPSCALER, name, field)
         started = time.perf_counter()
-        try:
-            path = self.registry.models_dir / entry.path
-            descriptor = load_upscaler(path, self.policy.device, self.policy.dtype_name)
-        except Exception as exc:
-            raise ModelLoadFailed(f"upscaler {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
+        path = self.registry.models_dir / entry.path
+        descriptor = self._load_part(
+            "upscaler", name, lambda: load_upscaler(path, self.policy.device, self.policy.dtype_name)
+        )
         self._note(f"load upscaler {name} {time.perf_counter() - started:.3f}s")
         self._upscalers = {name: descriptor}
         return descriptor
@@ -300,20 +168,11 @@ class ModelManager:
             self._controlnets.move_to_end(name)
             self.stats.hits += 1
             return self._controlnets[name][0]
-        import torch
         from diffusers import ControlNetModel
 
         entry = self.registry.find(ModelType.CONTROLNET, name, "controlnets")
         started = time.perf_counter()
-        try:
-            controlnet = ControlNetModel.from_pretrained(
-                str(self.registry.models_dir / entry.path),
-                dtype=getattr(torch, self.policy.dtype_name),
-                local_files_only=True,
-            ).to(self.policy.device)
-        except Exception as exc:
-            reason = str(exc).replace(str(self.registry.models_dir), "models")
-            raise ModelLoadFailed(f"ControlNet {name!r} failed to load: {type(exc).__name__}: {reason}") from exc
+        controlnet = self._load_part("ControlNet", name, lambda: self._component(ControlNetModel, entry.path))
         seconds = time.perf_counter() - started
         size = sum(p.numel() * p.element_size() for p in controlnet.parameters())
         self._controlnets[name] = (controlnet, size)

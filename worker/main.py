@@ -25,7 +25,8 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
-from models.manager import ModelManager, choose_device
+from models.device import choose_device
+from models.manager import ModelManager
 from models.preview import PreviewDecoder
 from models.registry import ModelRegistry
 from models.single_file import ConfigFolders

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from models.device import choose_device
 from models.generate import LoraFile, run_generation
-from models.manager import ModelManager, choose_device
+from models.manager import ModelManager
 from models.registry import ModelRegistry
 from schemas.errors import ModelNotFound
 from schemas.generation import ControlNetRequest, Txt2ImgRequest, control_image_field

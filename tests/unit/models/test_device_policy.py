@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.manager import DevicePolicy, choose_device, model_dtype
+from models.device import DevicePolicy, choose_device, model_dtype
 from schemas.models import Arch
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.device import choose_device
 from models.generate import run_generation as run_txt2img
-from models.manager import ModelManager, choose_device
+from models.manager import ModelManager
 from models.registry import ModelRegistry
 from schemas.errors import ModelLoadFailed
 from schemas.generation import Sampler, Txt2ImgRequest

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+from models.device import choose_device
 from models.generate import run_generation
-from models.manager import ModelManager, choose_device
+from models.manager import ModelManager
 from models.registry import ModelRegistry
 from models.single_file import SHIPPED_CONFIGS, ConfigFolders, load_single_file, materialize
 from models.tiny import write_tiny_config, write_tiny_single_file
