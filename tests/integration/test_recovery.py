@@ -46,7 +46,7 @@ def test_killed_worker_job_is_retried_by_the_next_worker(make_stack) -> None:
     recovery = time.monotonic() - killed_at
     print(f"worker_death_to_requeue_seconds={recovery:.2f} (heartbeat ttl 3 s, new worker start included)")
     assert requeued["status"] in ("queued", "started", "finished")
-    done = stack.wait_job(victim, timeout=60)
+    done = stack.wait_job(victim, timeout=180)
     assert done["status"] == "finished"
     assert done["retries"] == 1
     assert [stack.wait_job(j)["status"] for j in behind] == ["finished", "finished"]
@@ -73,7 +73,7 @@ def test_sigterm_finishes_the_job_takes_no_new_one_and_exits_0(make_stack) -> No
     stack.wait_job(current, until=running())
     assert stack.worker is not None
     stack.worker.send_signal(signal.SIGTERM)
-    assert stack.worker.wait(timeout=60) == 0
+    assert stack.worker.wait(timeout=180) == 0
     view = stack.get(f"/api/v1/jobs/{current}")
     assert view["status"] == "finished"
     png = requests.get(stack.url(view["images"][0]["url"]), timeout=10).content
@@ -91,14 +91,14 @@ def test_second_sigint_stops_at_next_step_and_requeues(make_stack) -> None:
     stack.worker.send_signal(signal.SIGINT)
     time.sleep(0.3)
     stack.worker.send_signal(signal.SIGINT)
-    assert stack.worker.wait(timeout=30) == 0
+    assert stack.worker.wait(timeout=120) == 0
     view = stack.get(f"/api/v1/jobs/{job_id}")
     assert view["status"] == "queued"
     assert view["position"] == 1
     assert view["retries"] == 0
     assert not (stack.data_dir / "outputs" / job_id).exists()
     stack.start_worker()
-    assert stack.wait_job(job_id, timeout=60)["status"] == "finished"
+    assert stack.wait_job(job_id, timeout=180)["status"] == "finished"
 
 
 def test_job_over_its_time_limit_fails_and_worker_continues(stack: Stack, redis_server, models_dir, tmp_path) -> None:
