@@ -38,12 +38,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder with ``checkpoints/tiny`` (tiny random SD1.x), ``checkpoints/broken`` (same layout, UNet
-    weights replaced by garbage: the registry lists it, loading it fails) and ``lora/tiny-lora.safetensors``."""
+    """A models folder with ``checkpoints/tiny`` (tiny random SD1.x), ``checkpoints/tiny-inpaint`` (the same with a
+    9-channel inpainting UNet), ``checkpoints/broken`` (tiny's layout, UNet weights replaced by garbage: the registry
+    lists it, loading it fails) and ``lora/tiny-lora.safetensors``."""
     from models.tiny import write_tiny_lora, write_tiny_model
 
     root = tmp_path_factory.mktemp("models")
     tiny = write_tiny_model(root / "checkpoints" / "tiny")
+    write_tiny_model(root / "checkpoints" / "tiny-inpaint", arch="sd1-inpaint")
     write_tiny_lora(tiny, root / "lora" / "tiny-lora.safetensors")
     broken = root / "checkpoints" / "broken"
     shutil.copytree(tiny, broken)

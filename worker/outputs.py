@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from PIL import Image, PngImagePlugin
 
-from schemas.generation import AnyRequest, Txt2ImgRequest
+from schemas.generation import AnyRequest, InpaintRequest, Txt2ImgRequest
 from schemas.jobs import ImageRecord
 
 THUMBNAIL_DIR = "thumbs"
@@ -49,6 +49,12 @@ def infotext(request: AnyRequest, seed: int, model: str, version: str) -> str:
         f"Seed: {seed}",
         f"Size: {request.width}x{request.height}",
         *([f"Denoising strength: {request.strength:g}"] if request.mode != "txt2img" else []),
+        *([f"Mask blur: {request.mask_blur}"] if isinstance(request, InpaintRequest) else []),
+        *(
+            ["Inpaint area: Only masked", f"Masked area padding: {request.inpaint_full_res_padding}"]
+            if isinstance(request, InpaintRequest) and request.inpaint_full_res
+            else []
+        ),
         *(
             [
                 f"Denoising strength: {request.hr_denoise:g}",
