@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(commands, _common)
 
+    check = commands.add_parser("watermark-check", help="read an image's invisible watermark (exit 0: it is there)")
+    _common(check)
+    check.add_argument("image", type=Path)
+    check.add_argument("--payload", help="the payload to look for (default: SDQ_INVISIBLE_WATERMARK_PAYLOAD)")
+
     tiny = commands.add_parser(
         "tiny-model", help="write a tiny random SD1.x (inpainting, SDXL) diffusers folder (tests, demos)"
     )
@@ -124,6 +129,17 @@ def run_sweep(settings: Settings) -> int:
     return 0
 
 
+def run_watermark_check(settings: Settings, image_path: Path, payload: str | None) -> int:
+    from PIL import Image
+
+    from models.watermark import check_invisible
+
+    with Image.open(image_path) as image:
+        check = check_invisible(image.convert("RGB"), payload or settings.invisible_watermark_payload)
+    print(check.model_dump_json())
+    return 0 if check.watermarked else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "tiny-model":
@@ -144,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_api(settings)
     if args.command == "sweep":
         return run_sweep(settings)
+    if args.command == "watermark-check":
+        return run_watermark_check(settings, args.image, args.payload)
     if args.command in ("users", "keys"):
         from cli.accounts import run_keys, run_users
 

@@ -1,22 +1,34 @@
 """Know what a model file or folder is without loading tensors (torch-free).
 
 Safetensors: the first 8 bytes are the little-endian length of a JSON header mapping tensor names to dtype, shape
-and offsets; the key names and a few shapes tell the architecture. Diffusers folders: ``model_index.json``
-(``_class_name``) and the component configs. Pickled ``.ckpt/.pt/.bin`` cannot be read safely without torch:
-they are listed with arch ``unknown``.
+and offsets; the key names and a few shapes tell the architecture. ``.ckpt``: the same from the zip's pickle, read
+opcode by opcode without unpickling (``models.pickled``). Diffusers folders: ``model_index.json`` (``_class_name``)
+and the component configs. Other pickles (``.pt/.pth/.bin``) are listed with arch ``unknown``.
+
+Prediction type of a single-file checkpoint: a ``v_pred`` key (the marker v-prediction SDXL finetunes carry) means
+``v_prediction``; for SD2.x, inpainting is ``epsilon`` and otherwise ComfyUI's heuristic decides: the population
+std of ``output_blocks.11.1.transformer_blocks.0.norm1.bias`` above 0.09 means ``v_prediction`` (768-v models), else
+``epsilon`` (512-base models). Otherwise unknown (the config folder's scheduler decides).
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import struct
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from models.pickled import read_ckpt_header, read_ckpt_values
 from schemas.models import Arch, ModelType
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
+SD2_V_PROBE = "model.diffusion_model.output_blocks.11.1.transformer_blocks.0.norm1.bias"
+SD2_V_STD = 0.09
+Probe = Callable[[str], list[float] | None]
+"""The float values of one small tensor of the file by name (None when absent or not a float tensor)."""
 
 
 class InvalidModel(Exception):
@@ -67,7 +79,61 @@ def _arch_from_context_dim(dim: int | None) -> Arch:
     return {768: Arch.SD1, 1024: Arch.SD2, 2048: Arch.SDXL}.get(dim or 0, Arch.UNKNOWN)
 
 
-def detect_checkpoint(header: dict[str, Any]) -> Detection:
+def _decode_floats(raw: bytes, dtype: str) -> list[float] | None:
+    if dtype == "F32":
+        return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+    if dtype == "F16":
+        return list(struct.unpack(f"<{len(raw) // 2}e", raw))
+    if dtype == "BF16":
+        halves = struct.unpack(f"<{len(raw) // 2}H", raw)
+        return list(struct.unpack(f"<{len(halves)}f", struct.pack(f"<{len(halves)}I", *(h << 16 for h in halves))))
+    return None
+
+
+def safetensors_probe(path: Path, header: dict[str, Any], limit: int = 65536) -> Probe:
+    def values(key: str) -> list[float] | None:
+        entry = header.get(key)
+        if not isinstance(entry, dict):
+            return None
+        start, end = entry["data_offsets"]
+        if end - start > limit * 4:
+            return None
+        with path.open("rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            handle.seek(8 + length + start)
+            return _decode_floats(handle.read(end - start), entry["dtype"])
+
+    return values
+
+
+def ckpt_probe(path: Path, header: dict[str, Any], limit: int = 65536) -> Probe:
+    def values(key: str) -> list[float] | None:
+        entry = header.get(key)
+        raw = read_ckpt_values(path, entry, limit) if entry else None
+        return _decode_floats(raw, entry["dtype"]) if raw is not None and entry else None
+
+    return values
+
+
+def _prediction(detection: Detection, keys: set[str], probe: Probe | None) -> str | None:
+    if "v_pred" in keys:
+        return "v_prediction"
+    if detection.arch is Arch.SD2 and detection.inpaint:
+        return "epsilon"  # the SD2 inpainting model is not v-prediction
+    if detection.arch is Arch.SD2 and probe is not None:
+        values = probe(SD2_V_PROBE)
+        if values:
+            return "v_prediction" if statistics.pstdev(values) > SD2_V_STD else "epsilon"
+    return None
+
+
+def detect_checkpoint(header: dict[str, Any], probe: Probe | None = None) -> Detection:
+    """Architecture, inpainting and (when it can tell) prediction type of a single-file checkpoint."""
+    detection = _detect_arch(header)
+    return replace(detection, prediction=_prediction(detection, set(header), probe))
+
+
+def _detect_arch(header: dict[str, Any]) -> Detection:
     keys = set(header)
     if _has(keys, "model.diffusion_model.joint_blocks.", "joint_blocks."):
         return Detection(Arch.SD3)
@@ -115,6 +181,23 @@ def detect_embedding(header: dict[str, Any]) -> Detection:
 
 def detect_safetensors(path: Path, folder_type: ModelType) -> tuple[ModelType, Detection]:
     header = read_safetensors_header(path)
+    return detect_header(header, folder_type, safetensors_probe(path, header))
+
+
+def detect_ckpt(path: Path, folder_type: ModelType) -> tuple[ModelType, Detection]:
+    """A torch zip checkpoint read without unpickling; the legacy format is listed with arch ``unknown``."""
+    if path.stat().st_size == 0:
+        raise InvalidModel("empty file")
+    header = read_ckpt_header(path)
+    if header is None:
+        return folder_type, Detection(Arch.UNKNOWN)
+    return detect_header(header, folder_type, ckpt_probe(path, header))
+
+
+def detect_header(
+    header: dict[str, Any], folder_type: ModelType, probe: Probe | None = None
+) -> tuple[ModelType, Detection]:
+    """What the tensors of a single file (names and shapes) make it: type and detection."""
     keys = set(header)
     if folder_type is ModelType.LORA or _has(keys, "lora_unet_", "lora_te") or any(".lora_" in k for k in keys):
         return ModelType.LORA, detect_lora(header)
@@ -128,7 +211,7 @@ def detect_safetensors(path: Path, folder_type: ModelType) -> tuple[ModelType, D
         keys, "encoder.down", "decoder.up", "first_stage_model."
     ):
         return ModelType.VAE, Detection(Arch.UNKNOWN)
-    return folder_type, detect_checkpoint(header)
+    return folder_type, detect_checkpoint(header, probe)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -177,4 +260,16 @@ def detect_diffusers_component(folder: Path, folder_type: ModelType) -> tuple[Mo
     config = _read_json(folder / "config.json")
     kind = _COMPONENT_TYPES.get(str(config.get("_class_name")), folder_type)
     dim = config.get("cross_attention_dim")
-    return kind, Detection(_arch_from_context_dim(dim if isinstance(dim, int) else None))
+    arch = _arch_from_context_dim(dim if isinstance(dim, int) else None)
+    if kind is ModelType.CONTROLNET and config.get("_class_name") == "ControlNetModel":
+        arch = _controlnet_arch(config, arch)
+    return kind, Detection(arch)
+
+
+def _controlnet_arch(config: dict[str, Any], by_width: Arch) -> Arch:
+    """SDXL ControlNets take the text/time embedding (``addition_embed_type: text_time``); SD1 and SD2 ones do not
+    and differ in cross-attention width (768, 1024). Another width without it (a small test model) counts as SD1,
+    as LoRAs do."""
+    if config.get("addition_embed_type") == "text_time":
+        return Arch.SDXL
+    return by_width if by_width in (Arch.SD1, Arch.SD2) else Arch.SD1

@@ -1,5 +1,6 @@
-"""Run a request (txt2img, img2img, inpaint) on a resident pipeline: the mode's pipeline derived with from_pipe and
-a scheduler of its own, per-image seeds, a step callback, and the job's LoRAs, embeddings and VAE."""
+"""Run a request (txt2img, img2img, inpaint, controlnet) on a resident pipeline: the mode's pipeline derived with
+from_pipe and a scheduler of its own (and the job's ControlNets), per-image seeds, a step callback, and the job's
+LoRAs, embeddings and VAE."""
 
 from __future__ import annotations
 
@@ -14,8 +15,16 @@ from PIL import Image
 from models.differential import DifferentialGuide, keep_black_areas
 from models.inpaint_area import crop_for_repaint, paste_back, repaint_box
 from models.samplers import make_scheduler
+from models.upscale import RESAMPLING
 from schemas.errors import GenerationFailed
-from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
+from schemas.generation import (
+    AnyRequest,
+    ControlNetRequest,
+    Img2ImgRequest,
+    InpaintRequest,
+    Txt2ImgRequest,
+    control_image_field,
+)
 
 StepCallback = Callable[[int, int], None]
 """Called after each denoising step with (steps done, steps in all). An exception it raises aborts the run."""
@@ -23,17 +32,25 @@ PreviewCallback = Callable[[int, Any], None]
 """Called every ``preview_every`` steps with (steps done, the current latents)."""
 
 
-def _mode_pipeline(base: Any, request: AnyRequest, vae: Any | None, mode: str | None = None) -> Any:
+def _mode_pipeline(
+    base: Any, request: AnyRequest, vae: Any | None, mode: str | None = None, controlnets: list[Any] | None = None
+) -> Any:
     """The pipeline of ``mode`` (default: the request's) sharing ``base``'s weights, with a fresh scheduler
-    (from_pipe: no reload)."""
+    (from_pipe: no reload). With ``controlnets``, the ControlNet variant of that mode (several: a
+    MultiControlNetModel); a controlnet request is txt2img, or img2img when it has an init image."""
     from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
 
     scheduler = make_scheduler(request.sampler, request.scheduler, base.scheduler.config)
     overrides: dict[str, Any] = {"scheduler": scheduler}
     if vae is not None:
         overrides["vae"] = vae
+    if controlnets:
+        overrides["controlnet"] = controlnets[0] if len(controlnets) == 1 else controlnets
+    mode = mode or request.mode
+    if isinstance(request, ControlNetRequest) and mode == "controlnet":
+        mode = "img2img" if request.init_image is not None else "txt2img"
     kind = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}.get(
-        mode or request.mode, AutoPipelineForText2Image
+        mode, AutoPipelineForText2Image
     )
     pipeline = kind.from_pipe(base, **overrides)
     pipeline.set_progress_bar_config(disable=True)
@@ -91,17 +108,22 @@ def run_generation(
     vae: Any | None = None,
     embeddings: list[tuple[str, Path]] | None = None,
     inputs: dict[str, Any] | None = None,
+    hires_upscale: Callable[[Any, tuple[int, int]], Any] | None = None,
+    controlnets: list[Any] | None = None,
 ) -> list[Any]:
     """Generate ``len(seeds)`` PIL images; image i uses a CPU generator seeded with ``seeds[i]``.
 
     CPU generators make a seed give the same initial noise on every device (as A1111's CPU RNG option).
-    ``inputs`` holds the prepared images of img2img (``init_image``) and inpaint (``image``, ``mask``; at the
-    image's own size for ``inpaint_full_res``, whose results keep that size).
+    ``inputs`` holds the prepared images of img2img (``init_image``), inpaint (``image``, ``mask``; at the
+    image's own size for ``inpaint_full_res``, whose results keep that size) and controlnet
+    (``control_image_<n>``, optional ``init_image``); ``controlnets`` the loaded models of a controlnet request's
+    units, in order.
+    ``hires_upscale(image, size)`` replaces the hires fix's Pillow resampler (a model upscaler).
     """
     import torch
 
     inputs = inputs or {}
-    if isinstance(request, Img2ImgRequest) and request.strength == 0:
+    if isinstance(request, Img2ImgRequest | ControlNetRequest) and request.denoising_strength == 0:
         return [inputs["init_image"].copy() for _ in seeds]  # nothing to denoise: the input as it is
     box = None
     if isinstance(request, InpaintRequest) and request.inpaint_full_res:
@@ -113,7 +135,7 @@ def run_generation(
             raise GenerationFailed("the mask selects nothing: inpaint_full_res has no area to repaint")
         crop, crop_mask = crop_for_repaint(inputs["image"], inputs["mask"], box, width, height)
         full_inputs, inputs = inputs, {**inputs, "image": crop, "mask": crop_mask}
-    pipeline = _mode_pipeline(base, request, vae)
+    pipeline = _mode_pipeline(base, request, vae, controlnets=controlnets)
     guide = None
     if isinstance(request, Img2ImgRequest) and "change_map" in inputs:
         guide = DifferentialGuide(pipeline, inputs["init_image"], inputs["change_map"], seeds)
@@ -147,7 +169,8 @@ def run_generation(
         )
     images = list(output.images)
     if isinstance(request, Txt2ImgRequest) and request.hires_size is not None:
-        images = _hires_pass(base, request, images, seeds, on_step, vae, loras or [], embeddings or [])
+        resize = hires_upscale or (lambda image, size: image.resize(size, RESAMPLING[request.hr_upscaler]))
+        images = _hires_pass(base, request, images, seeds, on_step, vae, loras or [], embeddings or [], resize)
     if guide is not None:
         return [keep_black_areas(image, inputs["init_image"], inputs["change_map"]) for image in images]
     if box is not None:
@@ -168,17 +191,13 @@ def _hires_pass(
     vae: Any | None,
     loras: list[LoraFile],
     embeddings: list[tuple[str, Path]],
+    resize: Callable[[Any, tuple[int, int]], Any],
 ) -> list[Any]:
     """Hires fix: upscale the first pass, then refine it with img2img at ``hr_denoise`` (A1111's two passes)."""
     import torch
 
     assert request.hires_size is not None
-    resample = {
-        "lanczos": Image.Resampling.LANCZOS,
-        "bicubic": Image.Resampling.BICUBIC,
-        "nearest": Image.Resampling.NEAREST,
-    }[request.hr_upscaler]
-    upscaled = [image.resize(request.hires_size, resample) for image in images]
+    upscaled = [resize(image, request.hires_size) for image in images]
     if request.hr_denoise == 0:
         return upscaled
     pipeline = _mode_pipeline(base, request, vae, mode="img2img")
@@ -207,9 +226,29 @@ def _hires_pass(
 
 
 def _mode_arguments(request: AnyRequest, inputs: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(request, ControlNetRequest):
+        return _controlnet_arguments(request, inputs)
     if isinstance(request, Img2ImgRequest):
         return {"image": inputs["init_image"], "strength": request.strength}  # its size is the output size
     size = {"width": request.width, "height": request.height}
     if isinstance(request, InpaintRequest):
         return {**size, "image": inputs["image"], "mask_image": inputs["mask"], "strength": request.strength}
     return size
+
+
+def _controlnet_arguments(request: ControlNetRequest, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Control images and per-unit settings: one value for one ControlNet, a list (in unit order) for several."""
+    units = request.controlnets
+
+    def per_unit(values: list[Any]) -> Any:
+        return values if len(units) > 1 else values[0]
+
+    controls = per_unit([inputs[control_image_field(index)] for index in range(len(units))])
+    arguments = {
+        "controlnet_conditioning_scale": per_unit([unit.conditioning_scale for unit in units]),
+        "control_guidance_start": per_unit([unit.guidance_start for unit in units]),
+        "control_guidance_end": per_unit([unit.guidance_end for unit in units]),
+    }
+    if request.init_image is not None:  # img2img: the init image's size (fitted at submit) is the output size
+        return {**arguments, "image": inputs["init_image"], "control_image": controls, "strength": request.strength}
+    return {**arguments, "image": controls, "width": request.width, "height": request.height}

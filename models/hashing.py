@@ -44,3 +44,13 @@ def compute_sha256(redis: Any, path: Path) -> str:
     value = file_sha256(path)
     redis.hset(_key(path), mapping={"size": stat.st_size, "mtime": repr(stat.st_mtime), "sha256": value})
     return value
+
+
+def content_sha256(redis: Any, path: Path) -> str:
+    """A file's sha256, or for a folder the sha256 of its files' relative paths and sha256s (each cached)."""
+    if path.is_file():
+        return compute_sha256(redis, path)
+    digest = hashlib.sha256()
+    for file in sorted(f for f in path.rglob("*") if f.is_file()):
+        digest.update(f"{file.relative_to(path).as_posix()}\0{compute_sha256(redis, file)}\n".encode())
+    return digest.hexdigest()

@@ -5,6 +5,10 @@ Layout: ``<models_dir>/<type folder>/<name>[.ext]`` for the folders in ``schemas
 a file with a known extension or a diffusers folder (``model_index.json``, or a component folder with
 ``config.json``). Hub ids listed in ``SDQ_HUB_MODELS`` are checkpoint entries too. Ids are ``<type>:<name>``.
 Detection results are cached per (path, size, mtime), so a rescan reads only new or changed files.
+
+Loadable checkpoints: diffusers folders, hub ids, and single files (``.safetensors``, ``.ckpt``) of the
+architectures with a config folder shipped in ``models/configs`` (sd1, sd2, sdxl). A single-file checkpoint's
+prediction type can be set by an AUTOMATIC1111-style ``<name>.yaml`` next to it (``parameterization: "v"``).
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from pathlib import Path
 from models.detect import (
     Detection,
     InvalidModel,
+    detect_ckpt,
     detect_diffusers_component,
     detect_diffusers_pipeline,
     detect_safetensors,
 )
-from schemas.errors import ModelNotFound
+from schemas.errors import FieldPath, ModelNotFound, RequestInvalid, body_loc
 from schemas.generation import MODEL_NAME_PATTERN
 from schemas.models import TYPE_FOLDERS, Arch, ModelEntry, ModelType
 
@@ -31,6 +36,10 @@ WEIGHT_SUFFIXES = {".safetensors", ".ckpt", ".pt", ".pth", ".bin"}
 TEXT_SUFFIXES = {".json", ".yaml", ".yml", ".txt"}
 _TEXT_TYPES = {ModelType.PRESET, ModelType.PROMPT, ModelType.NEG_PROMPT}
 LOADABLE_FORMATS = {"diffusers", "hub"}
+SINGLE_FILE_FORMATS = {"safetensors", "ckpt"}
+SINGLE_FILE_ARCHS = (Arch.SD1, Arch.SD2, Arch.SDXL)
+_PARAMETERIZATION = re.compile(r"^\s*parameterization:\s*[\"']?(\w+)", re.MULTILINE)
+_PREDICTIONS = {"v": "v_prediction", "eps": "epsilon", "epsilon": "epsilon", "v_prediction": "v_prediction"}
 
 
 def is_valid_name(name: str) -> bool:
@@ -47,6 +56,12 @@ class Checkpoint:
     format: str
     arch: Arch
     has_safety_checker: bool = False
+    inpaint: bool = False
+    prediction: str | None = None
+
+    @property
+    def is_single_file(self) -> bool:
+        return self.format in SINGLE_FILE_FORMATS
 
 
 def _folder_size(folder: Path) -> int:
@@ -64,12 +79,27 @@ def _describe(path: Path, folder_type: ModelType) -> tuple[ModelType, str, Detec
     if suffix == ".safetensors":
         kind, detection = detect_safetensors(path, folder_type)
         return kind, "safetensors", detection
+    if suffix == ".ckpt":
+        kind, detection = detect_ckpt(path, folder_type)
+        return kind, "ckpt", detection
     if suffix in TEXT_SUFFIXES:
         return folder_type, suffix.lstrip(".").replace("yml", "yaml"), Detection(Arch.UNKNOWN)
     if path.stat().st_size == 0:
         raise InvalidModel("empty file")
     arch = Arch.UPSCALER if folder_type is ModelType.UPSCALER else Arch.UNKNOWN
     return folder_type, suffix.lstrip("."), Detection(arch)
+
+
+def sidecar_prediction(path: Path) -> str | None:
+    """The prediction type an A1111-style ``<name>.yaml`` next to a single file sets (``parameterization``)."""
+    sidecar = path.with_suffix(".yaml")
+    if not sidecar.is_file() or sidecar.stat().st_size > 1024 * 1024:
+        return None
+    try:
+        found = _PARAMETERIZATION.search(sidecar.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+    return _PREDICTIONS.get(found.group(1)) if found else None
 
 
 def _is_candidate(path: Path, folder_type: ModelType) -> bool:
@@ -93,6 +123,14 @@ class ModelRegistry:
         self._scanned = False
 
     def _entry(self, path: Path, folder_type: ModelType) -> ModelEntry:
+        entry = self._detected(path, folder_type)
+        if entry.type is ModelType.CHECKPOINT and entry.format in SINGLE_FILE_FORMATS:
+            prediction = sidecar_prediction(path)
+            if prediction is not None:
+                entry = entry.model_copy(update={"prediction": prediction})
+        return entry
+
+    def _detected(self, path: Path, folder_type: ModelType) -> ModelEntry:
         stat = path.stat()
         size = _folder_size(path) if path.is_dir() else stat.st_size
         key = (str(path), size, stat.st_mtime)
@@ -179,14 +217,14 @@ class ModelRegistry:
             (e for e in self.refresh() if e.type is ModelType.CHECKPOINT and e.status == "valid"), key=lambda e: e.name
         )
 
-    def find(self, model_type: ModelType, name: str, field: str) -> ModelEntry:
+    def find(self, model_type: ModelType, name: str, field: FieldPath) -> ModelEntry:
         """The valid entry of that type and name; ModelNotFound naming ``field`` otherwise."""
         entry = self.get(f"{model_type.value}:{name}") if is_valid_name(name) else None
         if entry is None or entry.status != "valid":
             known = [e.name for e in self.entries() if e.type is model_type and e.status == "valid"]
             why = f" ({entry.reason})" if entry is not None and entry.reason else ""
             raise ModelNotFound.for_field(
-                ["body", field], f"unknown {model_type.value} {name!r}{why}; available: {', '.join(known) or 'none'}"
+                body_loc(field), f"unknown {model_type.value} {name!r}{why}; available: {', '.join(known) or 'none'}"
             )
         return entry
 
@@ -208,14 +246,30 @@ class ModelRegistry:
         raise ModelNotFound.for_field(["body", "model"], msg)
 
     @staticmethod
-    def _loadable(entry: ModelEntry) -> ModelEntry:
-        if entry.format not in LOADABLE_FORMATS:
-            raise ModelNotFound.for_field(
-                ["body", "model"],
-                f"{entry.name} is a single-file .{entry.format} checkpoint; this version loads diffusers folders "
-                "and hub ids only (convert it, or wait for single-file support)",
+    def _loadable(entry: ModelEntry, loc: tuple[str, str] = ("body", "model")) -> ModelEntry:
+        """The entry when the worker can load it; RequestInvalid naming ``loc`` (the ``model`` field) otherwise."""
+        if entry.format in LOADABLE_FORMATS:
+            return entry
+        if entry.format in SINGLE_FILE_FORMATS and entry.arch in SINGLE_FILE_ARCHS:
+            return entry
+        loadable = ", ".join(a.value for a in SINGLE_FILE_ARCHS)
+        if entry.format in SINGLE_FILE_FORMATS:
+            what = (
+                f"of architecture {entry.arch.value}" if entry.arch is not Arch.UNKNOWN else "of unknown architecture"
             )
-        return entry
+            msg = (
+                f"{entry.name} is a single-file .{entry.format} checkpoint {what}; single files load for {loadable} "
+                "(use a diffusers folder for other architectures)"
+            )
+        else:
+            msg = (
+                f"{entry.name} is a .{entry.format} file; checkpoints load from diffusers folders, hub ids and "
+                f".safetensors/.ckpt single files ({loadable})"
+            )
+        raise RequestInvalid.for_field(list(loc), msg)
+
+    def ensure_loadable(self, entry: ModelEntry, loc: tuple[str, str]) -> ModelEntry:
+        return self._loadable(entry, loc)
 
     def find_checkpoint_entry(self, name: str) -> ModelEntry:
         return self.find(ModelType.CHECKPOINT, name, "model")
@@ -224,4 +278,4 @@ class ModelRegistry:
         entry = self.find_checkpoint_entry(name)
         path = Path(entry.path) if entry.format == "hub" else self.models_dir / entry.path
         safety = (path / "safety_checker").is_dir() if entry.format == "diffusers" else False
-        return Checkpoint(entry.name, path, entry.format, entry.arch, safety)
+        return Checkpoint(entry.name, path, entry.format, entry.arch, safety, entry.inpaint, entry.prediction)

@@ -19,6 +19,7 @@ class Scope(StrEnum):
     MODELS_WRITE = "models:write"
     QUEUE_ADMIN = "queue:admin"
     USERS_ADMIN = "users:admin"
+    METRICS_READ = "metrics:read"
 
 
 class LoginRequest(BaseModel):

@@ -9,10 +9,12 @@
     ├── PayloadTooLarge (413, payload_too_large)
     ├── TooManyRequests (429, rate_limited)     with Retry-After
     ├── Unavailable (503, unavailable)          Redis or the worker cannot be reached
+    ├── ContentBlocked (400, content_blocked)   strict safety: the prompt was flagged (categories, not words)
     └── GenerationFailed (500, generation_failed)  the worker could not produce the images
         ├── ModelLoadFailed (500, model_load_failed)  the model folder exists but does not load
         ├── JobTimedOut (500, job_timeout)          the job ran longer than the job timeout
-        └── WorkerDied (500, worker_died)           its worker died (kill -9, OOM) and retries are spent
+        ├── WorkerDied (500, worker_died)           its worker died (kill -9, OOM) and retries are spent
+        └── NsfwDetected (500, nsfw_detected)       strict safety: the image safety checker flagged an image
 
 The API renders any ``AppError`` as :class:`Problem`; the worker stores the same body on a failed job.
 """
@@ -25,6 +27,15 @@ from pydantic import BaseModel, Field
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://sdqueue.dev/problems/"
+
+
+FieldPath = str | tuple[str | int, ...]
+"""A request-body field: its name, or the path to a nested one, e.g. ``("controlnets", 0, "control_image")``."""
+
+
+def body_loc(field: FieldPath) -> list[str | int]:
+    """The ``loc`` of a request-body field in problem details."""
+    return ["body", field] if isinstance(field, str) else ["body", *field]
 
 
 class FieldError(BaseModel):
@@ -130,6 +141,16 @@ class Unavailable(AppError):
     title = "Service unavailable"
 
 
+class ContentBlocked(AppError):
+    status = 400
+    code = "content_blocked"
+    title = "Content blocked"
+
+    def __init__(self, detail: str, categories: list[str]) -> None:
+        super().__init__(detail, [FieldError(loc=["body", "prompt"], msg=detail, type="content_blocked")])
+        self.categories = categories
+
+
 class GenerationFailed(AppError):
     status = 500
     code = "generation_failed"
@@ -149,6 +170,11 @@ class JobTimedOut(GenerationFailed):
 class WorkerDied(GenerationFailed):
     code = "worker_died"
     title = "Worker died"
+
+
+class NsfwDetected(GenerationFailed):
+    code = "nsfw_detected"
+    title = "Image blocked by the safety checker"
 
 
 def problem_from_dict(data: dict[str, Any]) -> Problem:

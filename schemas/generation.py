@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from schemas.keys import Priority
+from schemas.watermark import WatermarkOptions
 
 SEED_MAX = 2**32 - 1
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -157,6 +158,19 @@ class GenerationBase(BaseModel):
     priority: Priority = Field(
         Priority.NORMAL, description="Queue priority: high jobs run before normal, normal before low."
     )
+    strict_safety: bool | None = Field(
+        None,
+        description="Strict safety: a flagged prompt or image fails the request instead of being adjusted. "
+        "Null = the server's default; only admins may turn it off where the default is strict.",
+    )
+    force_regenerate: bool = Field(
+        False, description="Generate even when an identical request's result is cached (the new one replaces it)."
+    )
+    watermark: WatermarkOptions | None = Field(
+        None,
+        description="Visible text watermark; fields left out take the server's defaults (none unless "
+        "SDQ_WATERMARK_TEXT is set). The invisible watermark is a server setting.",
+    )
 
     @field_validator("prompt")
     @classmethod
@@ -180,6 +194,11 @@ class GenerationBase(BaseModel):
             raise ValueError(f"{value.value} does not apply to sampler {sampler.value}; use automatic or normal")
         return value
 
+    @property
+    def denoising_strength(self) -> float | None:
+        """The strength an input image is re-noised with (A1111 'Denoising strength'); None without one."""
+        return None
+
     def all_loras(self) -> tuple[str, list[LoraRef]]:
         """The prompt without <lora:...> tags, and the field's adapters followed by the tags' ones."""
         prompt, tagged = split_lora_tags(self.prompt)
@@ -193,7 +212,6 @@ class GenerationBase(BaseModel):
         return value
 
 
-HiresUpscaler = Literal["lanczos", "bicubic", "nearest"]
 PromptText = Annotated[str, Field(strict=True, min_length=1, max_length=2000, pattern=r"\S")]
 MAX_IMAGES_PER_JOB = 32
 
@@ -212,7 +230,12 @@ class Txt2ImgRequest(GenerationBase):
     hr_scale: float = Field(
         1.0, ge=1, le=4, description="Hires fix: > 1 upscales the first pass by this factor and refines it."
     )
-    hr_upscaler: HiresUpscaler = Field("lanczos", description="Hires fix resampler for the upscale.")
+    hr_upscaler: str = Field(
+        "lanczos",
+        strict=True,
+        pattern=MODEL_NAME_PATTERN,
+        description="Hires fix upscaler: lanczos, bicubic, nearest, or a model in models/upscalers/.",
+    )
     hr_steps: int | None = Field(None, strict=True, ge=1, le=150, description="Hires pass steps (null: `steps`).")
     hr_denoise: float = Field(0.5, ge=0, le=1, description="Hires pass strength (A1111 'Denoising strength').")
 
@@ -289,6 +312,10 @@ class Img2ImgRequest(GenerationBase):
         "the input exactly. Scales with strength.",
     )
 
+    @property
+    def denoising_strength(self) -> float | None:
+        return self.strength
+
 
 class InpaintRequest(GenerationBase):
     """Repaint the white part of ``mask`` (the same size as ``image``); the rest stays as it is."""
@@ -315,8 +342,86 @@ class InpaintRequest(GenerationBase):
         description="Pixels of context around the mask's box for inpaint_full_res (A1111 'Only masked padding').",
     )
 
+    @property
+    def denoising_strength(self) -> float | None:
+        return self.strength
 
-AnyRequest = Txt2ImgRequest | Img2ImgRequest | InpaintRequest
+
+MAX_CONTROLNETS = 4
+Preprocessor = Literal["none", "canny"]  # only preprocessors that need no downloaded weights
+
+
+class ControlNetUnit(BaseModel):
+    """One ControlNet of a request: the model, its control image and how strongly and when it steers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    controlnet: str = Field(
+        strict=True, pattern=MODEL_NAME_PATTERN, description="A ControlNet in models/controlnet/ (diffusers folder)."
+    )
+    control_image: ImageField
+    conditioning_scale: float = Field(
+        1.0, strict=True, ge=0, le=2, description="How strongly it steers (A1111 'Control Weight'); 0 = no effect."
+    )
+    guidance_start: float = Field(
+        0.0, strict=True, ge=0, le=1, description="Fraction of the steps where it starts to apply."
+    )
+    guidance_end: float = Field(
+        1.0, strict=True, ge=0, le=1, description="Fraction of the steps where it stops applying."
+    )
+    preprocessor: Preprocessor = Field(
+        "none", description="none: the control image is used as it is; canny: its edge map (OpenCV), made at submit."
+    )
+    low_threshold: int = Field(100, strict=True, ge=1, le=255, description="Canny: the lower hysteresis threshold.")
+    high_threshold: int = Field(200, strict=True, ge=1, le=255, description="Canny: the upper hysteresis threshold.")
+
+    @model_validator(mode="after")
+    def _ranges_in_order(self) -> ControlNetUnit:
+        if self.guidance_start >= self.guidance_end:
+            raise ValueError(
+                f"guidance_start ({self.guidance_start:g}) must be less than guidance_end ({self.guidance_end:g})"
+            )
+        if self.low_threshold >= self.high_threshold:
+            raise ValueError(
+                f"low_threshold ({self.low_threshold}) must be less than high_threshold ({self.high_threshold})"
+            )
+        return self
+
+
+def control_image_field(index: int) -> str:
+    """The job input file name of unit ``index``'s (prepared) control image."""
+    return f"control_image_{index}"
+
+
+class ControlNetRequest(GenerationBase):
+    """txt2img (or img2img with ``init_image``) steered by 1..4 ControlNets, each with its own control image."""
+
+    mode: Literal["controlnet"] = Field("controlnet", description="Generation mode (fixed by the endpoint).")
+    controlnets: list[ControlNetUnit] = Field(
+        min_length=1, max_length=MAX_CONTROLNETS, description="1..4 ControlNet units, applied together."
+    )
+    init_image: ImageField | None = Field(
+        None, description="ControlNet img2img: the image to start from (noised by `strength`); null = txt2img."
+    )
+    strength: float = Field(
+        0.75,
+        strict=True,
+        ge=0,
+        le=1,
+        description="With init_image: how much to change (0 = the input); ignored without.",
+    )
+    width: OptionalDimension = None  # type: ignore[assignment]
+    height: OptionalDimension = None  # type: ignore[assignment]
+    resize_mode: ResizeMode = Field(
+        ResizeMode.JUST_RESIZE, description="How init_image and the control images fit width x height."
+    )
+
+    @property
+    def denoising_strength(self) -> float | None:
+        return self.strength if self.init_image is not None else None
+
+
+AnyRequest = Txt2ImgRequest | Img2ImgRequest | InpaintRequest | ControlNetRequest
 
 
 def _mode_of(value: object) -> str:
@@ -328,7 +433,8 @@ def _mode_of(value: object) -> str:
 GenerationRequest = Annotated[
     Annotated[Txt2ImgRequest, Tag("txt2img")]
     | Annotated[Img2ImgRequest, Tag("img2img")]
-    | Annotated[InpaintRequest, Tag("inpaint")],
+    | Annotated[InpaintRequest, Tag("inpaint")]
+    | Annotated[ControlNetRequest, Tag("controlnet")],
     Discriminator(_mode_of),
 ]
 """Any mode's request, told apart by ``mode`` (txt2img when absent)."""
@@ -336,8 +442,15 @@ IMAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "txt2img": (),
     "img2img": ("init_image", "change_map"),  # change_map only when given
     "inpaint": ("image", "mask"),
+    "upscale": ("image",),
+    "controlnet": ("init_image", *(control_image_field(i) for i in range(MAX_CONTROLNETS))),  # those given
 }
 GREY_FIELDS = frozenset({"mask", "change_map"})
+
+
+def mentions(name: str, text: str) -> bool:
+    """Whether ``name`` appears in ``text`` as a word of its own (how A1111 finds embeddings in prompts)."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
 
 
 def batch_seeds(seed: int, batch_size: int) -> list[int]:

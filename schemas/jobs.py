@@ -10,13 +10,23 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.errors import Problem
-from schemas.generation import GenerationRequest
 from schemas.keys import Priority
+from schemas.safety import SafetyPlan, SafetyReport
+from schemas.upscale import JobRequest
 
 
 def input_image_path(data_dir: Path, job_id: str, field: str) -> Path:
     """Where the API writes a job's prepared input image and the worker reads it (names never from a request)."""
-    return data_dir / "inputs" / job_id / f"{field}.png"
+    return input_folder(data_dir, job_id) / f"{field}.png"
+
+
+def input_folder(data_dir: Path, job_id: str) -> Path:
+    return data_dir / "inputs" / job_id
+
+
+def upload_image_path(data_dir: Path, upload_id: str) -> Path:
+    """Where an upload (``upl_<32 hex>``, a name the API generated) is stored."""
+    return data_dir / "uploads" / f"{upload_id}.png"
 
 
 def is_job_id(value: str) -> bool:
@@ -43,9 +53,11 @@ class JobPayload(BaseModel):
 
     job_id: str
     model: str
-    request: GenerationRequest
+    request: JobRequest
     owner: str = "anonymous"
     submitted_at: datetime
+    cache_key: str | None = None  # set for cacheable requests: the worker links a cached result or adds one
+    safety: SafetyPlan = Field(default_factory=SafetyPlan)
 
 
 class ImageRecord(BaseModel):
@@ -58,6 +70,9 @@ class ImageRecord(BaseModel):
     file: str
     thumbnail: str
     prompt_index: int = 0
+    visible_watermark: bool = False
+    invisible_watermark: bool = False
+    nsfw: bool = False
 
 
 class WorkerTimings(BaseModel):
@@ -74,6 +89,8 @@ class JobResult(BaseModel):
     model: str
     device: str
     timings: WorkerTimings
+    cached: bool = False
+    safety: SafetyReport | None = None
 
 
 class Progress(BaseModel):
@@ -90,6 +107,11 @@ class ImageView(BaseModel):
     seed: int
     width: int
     height: int
+    visible_watermark: bool = Field(False, description="A visible text watermark was drawn on it.")
+    invisible_watermark: bool = Field(
+        False, description="It carries the server's invisible watermark (images of 256x256 pixels and up)."
+    )
+    nsfw: bool = Field(False, description="The image safety checker flagged it: it was replaced by a black image.")
     url: str = Field(description="PNG with AUTOMATIC1111 'parameters' text chunk.")
     thumbnail_url: str = Field(description="WebP, longest side = thumbnail_size setting.")
 
@@ -116,9 +138,11 @@ class JobView(BaseModel):
     retries: int = Field(0, description="Times the job was re-queued because its worker died.")
     progress: Progress
     timings: JobTimingsView
-    request: GenerationRequest
+    request: JobRequest
     seeds: list[int] = Field(default_factory=list, description="Concrete seeds, once the job finished.")
     images: list[ImageView] = Field(default_factory=list)
+    cached: bool = Field(False, description="Its images came from the result cache (an identical earlier request).")
+    safety: SafetyReport | None = Field(None, description="What the safety checks found and did (once finished).")
     error: Problem | None = Field(None, description="Why the job failed (problem details).")
 
 
@@ -127,7 +151,8 @@ class JobAccepted(BaseModel):
 
     id: str
     status: JobStatus = JobStatus.QUEUED
-    position: int | None = Field(description="1 = next to run.")
+    position: int | None = Field(description="1 = next to run; null for a cache hit (already finished).")
+    cached: bool = Field(False, description="A result-cache hit: the job finished at once (HTTP 200, not 202).")
     links: dict[str, str] = Field(description="self: where to poll the job.")
 
 
@@ -140,6 +165,12 @@ class WorkerView(BaseModel):
     models_loaded: list[str] = Field(default_factory=list)
     policy: dict[str, Any] = Field(
         default_factory=dict, description="Effective device policy: dtype, attention, slicing, tiling, offload, notes."
+    )
+    gpu: dict[str, Any] | None = Field(
+        None, description="CUDA only: memory_used_bytes, memory_total_bytes, utilization (0..1, with NVML)."
+    )
+    features: dict[str, Any] = Field(
+        default_factory=dict, description="Optional parts and whether they work on this worker (invisible_watermark)."
     )
     model_memory: dict[str, Any] = Field(
         default_factory=dict, description="used_bytes, budget_bytes, loads, hits, evictions, last_load_seconds, events"
@@ -196,4 +227,4 @@ class Estimate(BaseModel):
 class Validation(BaseModel):
     valid: bool = True
     model: str = Field(description="The model the request would run on.")
-    request: GenerationRequest
+    request: JobRequest

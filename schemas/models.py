@@ -75,7 +75,7 @@ class ModelOperation(BaseModel):
     """A load or unload the worker carries out (``POST /api/v1/models/{id}/load``); poll its ``links.self``."""
 
     id: str
-    action: str = Field(description="load | unload")
+    action: str = Field(description="load | unload | watermark_check")
     model: str
     status: str = Field(description="queued | started | finished | failed")
     result: dict[str, object] | None = Field(None, description="What the worker did (resident models, seconds).")

@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from schemas.watermark import WatermarkPosition
+
 CONFIG_ENV = "SDQ_CONFIG"
 AUTH_MODES = ("none", "optional", "jwt", "api-key", "pam", "unix")
 DEFAULT_CONFIG_FILE = Path("sdqueue.toml")
@@ -37,6 +39,11 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis used for the queue and job state.")
     data_dir: Path = Field(Path("data"), description="Outputs (images, thumbnails, job.json) live here.")
     models_dir: Path = Field(Path("models"), description="Model folders: checkpoints/<name>/ etc.")
+    single_file_configs: Path | None = Field(
+        None,
+        description="Folder whose sd1/, sd2/, sdxl/ config folders (diffusers layout, JSON + tokenizer files, no "
+        "weights) replace the shipped ones when single-file checkpoints load.",
+    )
     hub_models: list[str] = Field(
         [], description="Hub ids listed as checkpoints (loaded with from_pretrained; needs internet)."
     )
@@ -59,7 +66,7 @@ class Settings(BaseSettings):
     device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Worker device; auto = CUDA if present.")
     precision: Literal["auto", "fp16", "bf16", "fp32"] = Field(
         "auto",
-        description="Weights dtype: auto = fp16 on CUDA, fp32 on CPU.",
+        description="Weights dtype: auto = fp16 on CUDA (bf16 for SD3/Flux where the GPU has it), fp32 on CPU.",
     )
     attention: Literal["sdpa", "xformers"] = Field(
         "sdpa", description="Attention backend; xformers only when installed (the cuda extra), else sdpa."
@@ -108,6 +115,73 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest input image, bytes.")
     max_image_pixels: int = Field(
         4096 * 4096, ge=4096, description="Largest input image, pixels (checked before decoding)."
+    )
+    max_upscale_pixels: int = Field(
+        8192 * 8192, ge=4096, description="Largest upscale output (and hires-fix model upscale), pixels."
+    )
+    upscale_tile_size: int = Field(
+        512, ge=32, le=4096, description="Model upscalers run on tiles of this many input pixels a side."
+    )
+    upscale_tile_padding: int = Field(
+        16, ge=0, le=256, description="Context pixels around each upscaler tile, cut off after the model (no seams)."
+    )
+    # -- content safety (docs/safety.md) -------------------------------------------------------------
+    safety_strict: bool = Field(
+        False, description="Default strictness: strict blocks flagged prompts/images; normal adjusts and records."
+    )
+    safety_admins_may_lower: bool = Field(
+        True, description="Admins may send strict_safety=false under a strict default (others never may)."
+    )
+    safety_profanity: bool = Field(True, description="Check prompts with better-profanity's word list at submit.")
+    safety_keywords: list[str] = Field([], description="More words or phrases to flag (category 'custom').")
+    safety_negative_terms: str = Field(
+        "nsfw, nudity, explicit, gore, violence",
+        description="Appended to the negative prompt of flagged prompts in normal mode.",
+    )
+    detoxify_checkpoint: Path | None = Field(
+        None, description="A local Detoxify checkpoint (.ckpt); unset: no toxicity classifier (keywords only)."
+    )
+    detoxify_config: Path | None = Field(
+        None, description="Folder with the checkpoint's transformers config + tokenizer (e.g. bert-base-uncased)."
+    )
+    detoxify_thresholds: dict[str, float] = Field(
+        {
+            "toxicity": 0.7,
+            "severe_toxicity": 0.5,
+            "obscene": 0.7,
+            "threat": 0.7,
+            "insult": 0.8,
+            "identity_attack": 0.7,
+        },
+        description="A prompt is flagged for each category whose score reaches its threshold.",
+    )
+    safety_checker: Path | None = Field(
+        None,
+        description="A folder with safety_checker/ and feature_extractor/ (e.g. an SD 1.5 diffusers folder): "
+        "checks every image; unset: off.",
+    )
+
+    # -- watermarks (docs/safety.md) -------------------------------------------------------------------
+    watermark_text: str | None = Field(None, description="Visible watermark text on every image; unset: none.")
+    watermark_position: WatermarkPosition = Field(
+        WatermarkPosition.BOTTOM_RIGHT, description="Where the visible watermark goes."
+    )
+    watermark_opacity: float = Field(0.5, ge=0, le=1, description="Visible watermark opacity.")
+    watermark_font_size: int | None = Field(None, ge=6, le=512, description="px; unset: 4% of the shorter side.")
+    watermark_font_color: tuple[int, int, int] = Field((255, 255, 255), description="Visible watermark RGB.")
+    watermark_margin: int = Field(16, ge=0, le=512, description="Visible watermark distance from the edges, px.")
+    watermark_font: Path | None = Field(
+        None, description="A TrueType/OpenType font file; unset: the font bundled with Pillow (Aileron Regular)."
+    )
+    invisible_watermark: bool = Field(
+        True, description="Embed an invisible DWT-DCT watermark (invisible-watermark) in images of 256x256 and up."
+    )
+    invisible_watermark_payload: str = Field(
+        "sdqueue", min_length=1, max_length=32, description="What the invisible watermark carries (ASCII)."
+    )
+    cache_enabled: bool = Field(True, description="Result cache for requests with an explicit seed (docs/safety.md).")
+    cache_max_bytes: int = Field(
+        10 * 1024**3, ge=0, description="Bytes of cached images kept; the least recently used go first."
     )
     fetch_timeout: float = Field(
         10.0, gt=0, le=300, description="Seconds an image URL may take in all: resolving, connecting, redirects, body."

@@ -17,7 +17,7 @@ from schemas.version import VERSION
 from server.jobs import JobService
 from server.limits import BodySizeLimit
 from server.problems import install_problem_handlers
-from server.routes import auth, generate, jobs, models, queue, system
+from server.routes import auth, cache, generate, jobs, models, queue, system, watermark
 
 DESCRIPTION = """
 Self-hosted Stable Diffusion over HTTP. Submit a generation request, get a job id at once (202), poll the job or
@@ -55,6 +55,6 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "Last-Event-ID"],
         )
-    for module in (auth, generate, jobs, models, queue, system):
+    for module in (auth, cache, generate, jobs, models, queue, system, watermark):
         app.include_router(module.router)
     return app

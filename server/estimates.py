@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 from redis import Redis
 
 from models.registry import ModelRegistry
-from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Sampler, Txt2ImgRequest
+from schemas.generation import (
+    AnyRequest,
+    ControlNetRequest,
+    Img2ImgRequest,
+    InpaintRequest,
+    Preprocessor,
+    Sampler,
+    Txt2ImgRequest,
+)
 from schemas.jobs import Estimate
 from schemas.keys import Priority, step_stats_key
+from schemas.models import ModelType
 from schemas.settings import Settings
+from schemas.upscale import UpscaleRequest
 
 
 def estimate(redis: Redis, request: AnyRequest, model: str) -> Estimate:
@@ -39,7 +49,8 @@ def estimate(redis: Redis, request: AnyRequest, model: str) -> Estimate:
         stats, scale, basis = measured[nearest], pixels / area(nearest), "scaled"
         detail = f"scaled from {stats['n']} job(s) of {model} at {nearest}"
     images = request.batch_size * (len(request.prompt_list()) if isinstance(request, Txt2ImgRequest) else 1)
-    steps = request.steps * getattr(request, "strength", 1.0)  # img2img runs strength x steps
+    strength = request.denoising_strength
+    steps = request.steps * (1.0 if strength is None else strength)  # img2img runs strength x steps
     seconds = steps * images * stats["s_per_step"] * scale + images * stats["overhead_s"]
     return Estimate(seconds=round(seconds, 3), basis=basis, detail=detail)
 
@@ -51,9 +62,15 @@ def parameters(settings: Settings, registry: ModelRegistry) -> dict[str, Any]:
             "txt2img": Txt2ImgRequest.model_json_schema(),
             "img2img": Img2ImgRequest.model_json_schema(),
             "inpaint": InpaintRequest.model_json_schema(),
+            "upscale": UpscaleRequest.model_json_schema(),
+            "controlnet": ControlNetRequest.model_json_schema(),
         },
         "samplers": [{"name": s.value, "label": s.label} for s in Sampler],
         "priorities": [p.value for p in Priority],
         "models": [c.name for c in registry.checkpoints()],
+        "controlnets": sorted(
+            e.name for e in registry.entries() if e.type is ModelType.CONTROLNET and e.status == "valid"
+        ),
+        "preprocessors": list(get_args(Preprocessor)),
         "default_model": settings.default_model,
     }

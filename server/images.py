@@ -26,8 +26,9 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from schemas.errors import RequestInvalid
+from schemas.errors import FieldPath, RequestInvalid, body_loc
 from schemas.generation import ResizeMode
+from schemas.jobs import upload_image_path
 from schemas.settings import Settings
 from server.fetch import FetchError, ImageFetcher
 
@@ -36,15 +37,15 @@ DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,", re.IGNORECASE)
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def _refuse(field: str, msg: str) -> RequestInvalid:
-    return RequestInvalid.for_field(["body", field], msg)
+def _refuse(field: FieldPath, msg: str) -> RequestInvalid:
+    return RequestInvalid.for_field(body_loc(field), msg)
 
 
 def is_url(value: str) -> bool:
     return URL_SCHEME.match(value) is not None
 
 
-def fetch_bytes(url: str, field: str, settings: Settings) -> bytes:
+def fetch_bytes(url: str, field: FieldPath, settings: Settings) -> bytes:
     """The body at an http(s) URL, fetched under the SSRF rules of :mod:`server.fetch`; refusals name the field."""
     try:
         return ImageFetcher.from_settings(settings).fetch(url)
@@ -52,12 +53,12 @@ def fetch_bytes(url: str, field: str, settings: Settings) -> bytes:
         raise _refuse(field, str(exc)) from exc
 
 
-def read_bytes(value: str, field: str, settings: Settings) -> bytes:
+def read_bytes(value: str, field: FieldPath, settings: Settings) -> bytes:
     """The bytes an image field names inline: fetched from an http(s) URL, or decoded from a data URL / base64."""
     return fetch_bytes(value, field, settings) if is_url(value) else decode_bytes(value, field)
 
 
-def decode_bytes(value: str, field: str) -> bytes:
+def decode_bytes(value: str, field: FieldPath) -> bytes:
     payload = DATA_URL.sub("", value, count=1)
     try:
         return base64.b64decode(payload, validate=True)
@@ -65,7 +66,7 @@ def decode_bytes(value: str, field: str) -> bytes:
         raise _refuse(field, "not an upload id, a data URL or valid base64") from exc
 
 
-def open_image(data: bytes, field: str, settings: Settings, *, grey: bool = False) -> Image.Image:
+def open_image(data: bytes, field: FieldPath, settings: Settings, *, grey: bool = False) -> Image.Image:
     """A checked, fully decoded 8-bit RGB (or grey) image with EXIF orientation applied."""
     if not data:
         raise _refuse(field, "the image is empty (0 bytes)")
@@ -128,7 +129,7 @@ def new_upload_id() -> str:
 
 
 def upload_path(settings: Settings, upload_id: str) -> Path:
-    return settings.data_dir / "uploads" / f"{upload_id}.png"
+    return upload_image_path(settings.data_dir, upload_id)
 
 
 def describe(image: Image.Image) -> dict[str, Any]:

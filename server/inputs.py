@@ -17,10 +17,17 @@ from PIL import Image, ImageFilter, ImageOps
 from redis import Redis
 
 from models.inpaint_area import repaint_box
-from schemas.errors import RequestInvalid
-from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, ResizeMode
+from schemas.errors import FieldPath, RequestInvalid, body_loc
+from schemas.generation import (
+    ControlNetRequest,
+    Img2ImgRequest,
+    InpaintRequest,
+    ResizeMode,
+    control_image_field,
+)
 from schemas.jobs import input_image_path
 from schemas.settings import Settings
+from schemas.upscale import AnyJobRequest, UpscaleRequest
 from server.images import (
     UPLOAD_ID,
     fit,
@@ -31,6 +38,7 @@ from server.images import (
     upload_path,
     write_png,
 )
+from server.preprocessors import preprocess
 
 
 class InputStore:
@@ -49,13 +57,13 @@ class InputStore:
         self.redis.set(f"sdq:upload:{upload_id}", owner, ex=self.settings.retention_seconds)
         return upload_id
 
-    def _image(self, value: str, field: str, owner: str, *, grey: bool) -> _Loaded:
+    def _image(self, value: str, field: FieldPath, owner: str, *, grey: bool) -> _Loaded:
         """An owned upload, or inline data (base64, a fetched URL) checked and decoded; nothing is stored yet."""
         if UPLOAD_ID.fullmatch(value):
             stored: Any = self.redis.get(f"sdq:upload:{value}")
             path = upload_path(self.settings, value)
             if stored is None or stored.decode() != owner or not path.is_file():
-                raise RequestInvalid.for_field(["body", field], f"unknown upload {value!r}")
+                raise RequestInvalid.for_field(body_loc(field), f"unknown upload {value!r}")
             with Image.open(path) as stored_image:
                 return _Loaded(stored_image.convert("L" if grey else "RGB"), value, inline=False)
         image = open_image(read_bytes(value, field, self.settings), field, self.settings, grey=grey)
@@ -69,10 +77,12 @@ class InputStore:
             for field, item in loaded.items()
         }
 
-    def prepare(self, request: AnyRequest, owner: str, job_id: str | None) -> AnyRequest:
+    def prepare(self, request: AnyJobRequest, owner: str, job_id: str | None) -> AnyJobRequest:
         """Check the request's images; with a ``job_id``, also write the job's inputs and return the request
         with sizes filled in and image fields naming uploads. Without one (validate), nothing is written."""
         keep = job_id is not None
+        if isinstance(request, ControlNetRequest):
+            return self._prepare_controlnet(request, owner, job_id)
         if isinstance(request, Img2ImgRequest):
             loaded = {"init_image": self._image(request.init_image, "init_image", owner, grey=False)}
             image = loaded["init_image"].image
@@ -131,7 +141,52 @@ class InputStore:
                     input_image_path(self.settings.data_dir, job_id, "mask"),
                 )
             return request.model_copy(update={**self._refs(loaded, owner, keep), "width": width, "height": height})
+        if isinstance(request, UpscaleRequest):
+            return self._prepare_upscale(request, owner, job_id)
         return request
+
+    def _prepare_upscale(self, request: UpscaleRequest, owner: str, job_id: str | None) -> UpscaleRequest:
+        loaded = {"image": self._image(request.image, "image", owner, grey=False)}
+        image = loaded["image"].image
+        width, height = request.output_size(image.width, image.height)
+        if width * height > self.settings.max_upscale_pixels:
+            raise RequestInvalid.for_field(
+                ["body", "scale"],
+                f"{image.width}x{image.height} x {request.scale:g} makes {width}x{height}, more than "
+                f"{self.settings.max_upscale_pixels} pixels (SDQ_MAX_UPSCALE_PIXELS)",
+            )
+        if job_id is not None:
+            write_png(image, input_image_path(self.settings.data_dir, job_id, "image"))
+        return request.model_copy(update=self._refs(loaded, owner, job_id is not None))
+
+    def _prepare_controlnet(self, request: ControlNetRequest, owner: str, job_id: str | None) -> ControlNetRequest:
+        """The init image (optional) and each unit's control image, fitted to the job's size (default: the init
+        image's, else the first control image's, rounded to 8); each control image after its preprocessor."""
+        keep = job_id is not None
+        init = None if request.init_image is None else self._image(request.init_image, "init_image", owner, grey=False)
+        controls = [
+            self._image(unit.control_image, ("controlnets", index, "control_image"), owner, grey=False)
+            for index, unit in enumerate(request.controlnets)
+        ]
+        sized = (init or controls[0]).image
+        width, height = request.width or snap(sized.width), request.height or snap(sized.height)
+        if job_id is not None:
+            if init is not None:
+                fitted = fit(init.image, width, height, request.resize_mode)
+                write_png(fitted, input_image_path(self.settings.data_dir, job_id, "init_image"))
+            for index, (unit, control) in enumerate(zip(request.controlnets, controls, strict=True)):
+                prepared = preprocess(fit(control.image, width, height, request.resize_mode), unit)
+                write_png(prepared, input_image_path(self.settings.data_dir, job_id, control_image_field(index)))
+        update: dict[str, Any] = self._refs({"init_image": init} if init else {}, owner, keep)
+        units = [
+            unit.model_copy(update={"control_image": ref})
+            for unit, ref in zip(
+                request.controlnets,
+                self._refs({str(i): c for i, c in enumerate(controls)}, owner, keep).values(),
+                strict=True,
+            )
+        ]
+        return request.model_copy(update={**update, "controlnets": units, "width": width, "height": height})
 
 
 @dataclass(frozen=True)

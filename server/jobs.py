@@ -5,6 +5,8 @@ All methods are synchronous (redis-py and RQ are); the async routes call them in
 
 from __future__ import annotations
 
+import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,10 +20,12 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.job import JobStatus as RQStatus
 
+from auth.principal import ANONYMOUS_ADMIN, Principal
 from models.registry import ModelRegistry
-from schemas.errors import PROBLEM_TYPE_BASE, NotFound, Problem, RequestInvalid, Unavailable
+from schemas.cache import CacheStore
+from schemas.errors import PROBLEM_TYPE_BASE, FieldPath, NotFound, Problem, RequestInvalid, Unavailable, body_loc
 from schemas.events import publish_event
-from schemas.generation import AnyRequest
+from schemas.generation import AnyRequest, ControlNetRequest, Txt2ImgRequest
 from schemas.jobs import (
     CancelResult,
     ImageView,
@@ -35,6 +39,7 @@ from schemas.jobs import (
     Progress,
     QueueView,
     Validation,
+    input_folder,
     is_job_id,
 )
 from schemas.keys import (
@@ -47,10 +52,13 @@ from schemas.keys import (
     jobs_index_key,
     progress_key,
 )
-from schemas.models import Arch, ModelOperation, ModelType
+from schemas.models import Arch, ModelEntry, ModelOperation, ModelType
 from schemas.settings import Settings
+from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
+from server.cache import RequestKeys, finish_from_cache, is_deterministic
 from server.inputs import InputStore
 from server.queue import QueueState
+from server.safety import PromptFilter
 
 API_PREFIX = "/api/v1"
 FAMILIES = {Arch.SD1, Arch.SD2, Arch.SDXL}  # LoRAs of one family do not fit models of another
@@ -97,6 +105,15 @@ def _unsigned(path: str) -> str:
     return path
 
 
+def _check_family(what: str, entry: ModelEntry, checkpoint: ModelEntry, field: FieldPath) -> None:
+    """An add-on of one family (sd1, sd2, sdxl) does not fit a checkpoint of another; unknown archs pass."""
+    if {entry.arch, checkpoint.arch} <= FAMILIES and entry.arch is not checkpoint.arch:
+        raise RequestInvalid.for_field(
+            body_loc(field),
+            f"{what} {entry.name!r} is for {entry.arch.value}; model {checkpoint.name!r} is {checkpoint.arch.value}",
+        )
+
+
 class JobService:
     def __init__(
         self, settings: Settings, redis: Redis, registry: ModelRegistry, sign_url: Callable[[str], str] = _unsigned
@@ -107,15 +124,26 @@ class JobService:
         self.inputs = InputStore(settings, redis)
         self.queue = QueueState(settings, redis)
         self.sign_url = sign_url
+        self.metrics = self.queue.metrics
+        self.keys = RequestKeys(settings, redis, registry)
+        self.cache = CacheStore.for_settings(settings, redis)
+        self.prompts = PromptFilter(settings)
 
     # -- submit -------------------------------------------------------------------------------------
-    def validate(self, request: AnyRequest, owner: str = "anonymous") -> Validation:
-        """Every check a submit makes beyond the schema: the model, each LoRA (exists, fits the model), the images."""
-        model = self._check_models(request)
-        return Validation(model=model, request=self.inputs.prepare(request, owner, None))
+    def validate(self, request: AnyJobRequest, principal: Principal = ANONYMOUS_ADMIN) -> Validation:
+        """Every check a submit makes beyond the schema: the prompt filter, the model, each LoRA and ControlNet
+        (exists, fits the model), the VAE, the upscalers, and the input images. ``model`` is the checkpoint a
+        generation runs on, or the upscaler of an upscale."""
+        self.prompts.plan(request, principal, None)
+        return Validation(model=self._model_of(request), request=self.inputs.prepare(request, principal.name, None))
 
-    def _check_models(self, request: AnyRequest) -> str:
-        """The checkpoint's name, after checking it, the VAE and each LoRA (exists, fits the model)."""
+    def _model_of(self, request: AnyJobRequest) -> str:
+        if isinstance(request, UpscaleRequest):
+            return self._upscaler(request.upscaler, "upscaler")
+        return self._check_generation(request)
+
+    def _check_generation(self, request: AnyRequest) -> str:
+        """The checkpoint of a generation request, after checking its VAE, LoRAs, ControlNets and hires upscaler."""
         checkpoint = self.registry.resolve_checkpoint(request.model, self.settings.default_model)
         if checkpoint.inpaint and request.mode != "inpaint":
             raise RequestInvalid.for_field(
@@ -129,20 +157,50 @@ class JobService:
         _, loras = request.all_loras()
         for index, lora in enumerate(loras):
             entry = self.registry.find(ModelType.LORA, lora.name, "loras")
-            if {entry.arch, checkpoint.arch} <= FAMILIES and entry.arch is not checkpoint.arch:
-                raise RequestInvalid.for_field(
-                    ["body", "loras", index, "name"],
-                    f"LoRA {lora.name!r} is for {entry.arch.value}; "
-                    f"model {checkpoint.name!r} is {checkpoint.arch.value}",
-                )
+            _check_family("LoRA", entry, checkpoint, ("loras", index, "name"))
+        if isinstance(request, ControlNetRequest):
+            for index, unit in enumerate(request.controlnets):
+                field = ("controlnets", index, "controlnet")
+                entry = self.registry.find(ModelType.CONTROLNET, unit.controlnet, field)
+                if entry.format != "diffusers":
+                    raise RequestInvalid.for_field(
+                        body_loc(field),
+                        f"ControlNet {unit.controlnet!r} is a single .{entry.format} file; this version loads "
+                        "diffusers folders (config.json + weights) only",
+                    )
+                _check_family("ControlNet", entry, checkpoint, field)
+        if isinstance(request, Txt2ImgRequest) and request.hires_size is not None:
+            self._upscaler(request.hr_upscaler, "hr_upscaler")
         return checkpoint.name
 
-    def submit(self, request: AnyRequest, owner: str = "anonymous") -> JobAccepted:
-        model = self._check_models(request)
+    def _upscaler(self, name: str, field: str) -> str:
+        """A built-in resampler, or a valid model in models/upscalers/ (ModelNotFound naming ``field``)."""
+        if not is_resampler(name):
+            self.registry.find(ModelType.UPSCALER, name, field)
+        return name
+
+    def submit(self, request: AnyJobRequest, principal: Principal = ANONYMOUS_ADMIN) -> JobAccepted:
+        """Queue the request; a result-cache hit is answered at once with a job that already finished."""
+        owner = principal.name
+        safety = self.prompts.plan(request, principal, self.metrics)
+        model = self._model_of(request)
         job_id = uuid.uuid4().hex
         request = self.inputs.prepare(request, owner, job_id)  # images checked (URLs fetched) once, then written
         submitted = datetime.now(UTC)
-        payload = JobPayload(job_id=job_id, model=model, request=request, owner=owner, submitted_at=submitted)
+        key = self.keys.key(request, model) if self.settings.cache_enabled and is_deterministic(request) else None
+        payload = JobPayload(
+            job_id=job_id,
+            model=model,
+            request=request,
+            owner=owner,
+            submitted_at=submitted,
+            cache_key=key,
+            safety=safety,
+        )
+        if key is not None and not request.force_regenerate:
+            hit = self._from_cache(payload, key)
+            if hit is not None:
+                return hit
         queue = self.queue.queue_for(request.priority)
         ttl = self.settings.retention_seconds
         with redis_errors_as_unavailable():
@@ -155,12 +213,35 @@ class JobService:
                 result_ttl=ttl,
                 failure_ttl=ttl,
                 ttl=ttl,
-                description=f"{request.mode} {model} x{request.batch_size}",
+                description=f"{request.mode} {model}",
                 meta={"owner": owner, "mode": request.mode, "model": model},
             )
             position = self.queue.position(job_id, queue.name)
             publish_event(self.redis, job_id, Event.QUEUED, {"position": position}, ttl)
+        self.metrics.count("jobs_submitted", mode=request.mode)
         return JobAccepted(id=job_id, position=position, links={"self": _job_url(job_id)})
+
+    def _from_cache(self, payload: JobPayload, key: str) -> JobAccepted | None:
+        """A finished job from the cache, or None (then noting whether an identical job is already on its way)."""
+        with redis_errors_as_unavailable():
+            entry = self.cache.lookup(key)
+            if entry is None:
+                pending = not self.cache.mark_pending(key, payload.job_id)
+                self.metrics.count("cache_requests", result="attached" if pending else "miss")
+                return None
+            queue = self.queue.queue_for(payload.request.priority)
+            finish_from_cache(self.settings, self.redis, payload, entry, queue.name)
+            self.metrics.count("cache_requests", result="hit")
+            self.metrics.count("jobs_submitted", mode=payload.request.mode)
+            self.metrics.count("jobs", mode=payload.request.mode, status="finished")
+        shutil.rmtree(input_folder(self.settings.data_dir, payload.job_id), ignore_errors=True)  # not needed
+        return JobAccepted(
+            id=payload.job_id,
+            status=JobStatus.FINISHED,
+            position=None,
+            cached=True,
+            links={"self": _job_url(payload.job_id)},
+        )
 
     # -- read ---------------------------------------------------------------------------------------
     def _fetch_task(self, job_id: str, task: str, what: str) -> Job:
@@ -201,6 +282,9 @@ class JobService:
                 index=rec.index,
                 prompt_index=rec.prompt_index,
                 seed=rec.seed,
+                visible_watermark=rec.visible_watermark,
+                invisible_watermark=rec.invisible_watermark,
+                nsfw=rec.nsfw,
                 width=rec.width,
                 height=rec.height,
                 url=self.sign_url(f"{_job_url(job.id)}/images/{rec.index}"),
@@ -229,6 +313,8 @@ class JobService:
             request=payload.request,
             seeds=result.seeds if result else [],
             images=images,
+            cached=bool(result and result.cached),
+            safety=result.safety if result else None,
             error=self._error(job) if status is JobStatus.FAILED else None,
         )
 
@@ -325,17 +411,18 @@ class JobService:
             if status.is_terminal:
                 return CancelResult(id=job_id, status=status, detail=f"the job had already ended {status.value}")
             if status is JobStatus.QUEUED and self.queue.cancel_queued(job):
+                self.metrics.count("jobs", mode=str(job.meta.get("mode", "")), status="canceled")
                 return CancelResult(id=job_id, status=JobStatus.CANCELED, detail="removed from the queue")
             self.redis.set(cancel_key(job_id), 1, ex=self.settings.retention_seconds)
         return CancelResult(id=job_id, status=JobStatus.STARTED, detail="the worker stops the job at its next step")
 
-    def enqueue_model_operation(self, action: str, model: str) -> ModelOperation:
-        """Queue a load/unload at high priority, ahead of generation jobs."""
+    def enqueue_model_operation(self, action: str, model: str, **extra: str) -> ModelOperation:
+        """Queue a load/unload (or a watermark check: ``upload=``) at high priority, ahead of generation jobs."""
         operation_id = uuid.uuid4().hex
         with redis_errors_as_unavailable():
             self.queue.queue_for(Priority.HIGH).enqueue_call(
                 CONTROL_TASK,
-                args=({"action": action, "model": model},),
+                args=({"action": action, "model": model, **extra},),
                 job_id=operation_id,
                 timeout=self.settings.job_timeout,
                 result_ttl=3600,
@@ -345,6 +432,15 @@ class JobService:
                 at_front=True,
             )
         return self.model_operation(operation_id)
+
+    def wait_operation(self, operation_id: str, seconds: float) -> ModelOperation:
+        """The operation once it ended, or as it is after ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while True:
+            operation = self.model_operation(operation_id)
+            if operation.status in ("finished", "failed") or time.monotonic() > deadline:
+                return operation
+            time.sleep(0.02)
 
     def model_operation(self, operation_id: str) -> ModelOperation:
         job = self._fetch_task(operation_id, CONTROL_TASK, "operation")

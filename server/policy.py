@@ -5,12 +5,12 @@ from __future__ import annotations
 from auth.principal import Principal
 from auth.service import AuthService
 from schemas.errors import Forbidden, TooManyRequests
-from schemas.generation import AnyRequest
 from schemas.keys import Priority
+from schemas.upscale import AnyJobRequest
 from server.jobs import JobService
 
 
-def enforce_submit_policy(request: AnyRequest, principal: Principal, auth: AuthService, jobs: JobService) -> None:
+def enforce_submit_policy(request: AnyJobRequest, principal: Principal, auth: AuthService, jobs: JobService) -> None:
     """Blocking (Redis): run in the thread pool."""
     settings = auth.settings
     if not auth.enabled:

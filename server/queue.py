@@ -27,6 +27,7 @@ from schemas.keys import (
     queue_name,
     storage_key,
 )
+from schemas.metrics import Metrics
 from schemas.settings import Settings
 
 
@@ -38,6 +39,7 @@ class QueueState:
             p: Queue(queue_name(settings.queue_name, p), connection=redis, serializer=RQ_SERIALIZER)
             for p in PRIORITY_ORDER
         }
+        self.metrics = Metrics(redis, settings.queue_name)
 
     def queue_for(self, priority: Priority) -> Queue:
         return self.queues[priority]
@@ -107,6 +109,7 @@ class QueueState:
             for job in Job.fetch_many(queue.get_job_ids(), connection=self.redis, serializer=RQ_SERIALIZER):
                 if job is not None and job.func_name == RUN_JOB_TASK and self.cancel_queued(job):
                     canceled += 1
+                    self.metrics.count("jobs", mode=str(job.meta.get("mode", "")), status="canceled")
         return canceled
 
     def workers(self) -> list[WorkerView]:
@@ -127,6 +130,8 @@ class QueueState:
                     models_loaded=[m for m in data.get("models_loaded", "").split(",") if m],
                     model_memory=json.loads(data.get("model_memory") or "{}"),
                     policy=json.loads(data.get("policy") or "{}"),
+                    gpu=json.loads(data.get("gpu") or "{}") or None,
+                    features=json.loads(data.get("features") or "{}"),
                 )
             )
         return sorted(views, key=lambda w: w.name)

@@ -40,16 +40,24 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder with ``checkpoints/tiny`` (tiny random SD1.x), ``checkpoints/tiny-inpaint`` (the same with a
     9-channel inpainting UNet), ``checkpoints/broken`` (tiny's layout, UNet weights replaced by garbage: the registry
-    lists it, loading it fails) and ``lora/tiny-lora.safetensors``."""
-    from models.tiny import write_tiny_lora, write_tiny_model
+    lists it, loading it fails), ``lora/tiny-lora.safetensors``, two
+    ControlNets for the tiny model, ``controlnet/tiny-cn`` and ``controlnet/tiny-cn-2`` (other random weights), and
+    upscalers: ``tiny-esrgan`` (4x, safetensors), ``tiny-esrgan-2x`` (2x, Real-ESRGAN-style .pth) and
+    ``not-an-upscaler`` (a .pth that is no model)."""
+    from models.tiny import write_tiny_controlnet, write_tiny_lora, write_tiny_model, write_tiny_upscaler
 
     root = tmp_path_factory.mktemp("models")
     tiny = write_tiny_model(root / "checkpoints" / "tiny")
     write_tiny_model(root / "checkpoints" / "tiny-inpaint", arch="sd1-inpaint")
     write_tiny_lora(tiny, root / "lora" / "tiny-lora.safetensors")
+    write_tiny_controlnet(tiny, root / "controlnet" / "tiny-cn", seed=11)
+    write_tiny_controlnet(tiny, root / "controlnet" / "tiny-cn-2", seed=12)
     broken = root / "checkpoints" / "broken"
     shutil.copytree(tiny, broken)
     (broken / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"not a safetensors file")
+    write_tiny_upscaler(root / "upscalers" / "tiny-esrgan.safetensors")
+    write_tiny_upscaler(root / "upscalers" / "tiny-esrgan-2x.pth", seed=1, scale=2)
+    (root / "upscalers" / "not-an-upscaler.pth").write_bytes(b"these bytes are no pickle")
     return root
 
 
@@ -167,6 +175,9 @@ def service_env(redis_url: str, data_dir: Path, models_dir: Path, **extra: str) 
         SDQ_CONFIG=str(data_dir / "absent.toml"),
         PYTHONPATH=str(ROOT),
         HF_HUB_OFFLINE="1",
+        # Off for the shared stacks, so that a test's seeded job is generated even when another test sent the same
+        # request; tests/integration/test_cache.py turns it on (it is on by default outside the tests).
+        SDQ_CACHE_ENABLED="false",
     )
     env.update(extra)
     return env

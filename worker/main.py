@@ -28,6 +28,8 @@ from rq.job import Job
 from models.manager import ModelManager, choose_device
 from models.preview import PreviewDecoder
 from models.registry import ModelRegistry
+from models.single_file import ConfigFolders
+from models.watermark import is_invisible_available
 from schemas.errors import AppError
 from schemas.events import publish_event
 from schemas.keys import RQ_SERIALIZER, Event, queue_names, worker_heartbeat_key
@@ -35,6 +37,7 @@ from schemas.settings import Settings
 from worker import runtime
 from worker.recovery import reap_orphans
 from worker.retention import sweep
+from worker.safety import SafetyChecks
 from worker.transitions import mark_canceled, requeue_at_front
 
 log = logging.getLogger(__name__)
@@ -94,6 +97,8 @@ class SdqWorker(SimpleWorker):
                 }
             ),
             "current_job": self.context.current_job or "",
+            "gpu": json.dumps(manager.gpu_status()),
+            "features": json.dumps(self.context.features),
         }
         key = worker_heartbeat_key(self.name)
         pipe = self.context.redis.pipeline(transaction=False)
@@ -182,13 +187,20 @@ def preload_default_model(context: runtime.WorkerContext) -> None:
         log.warning("no model preloaded: %s", exc.detail)
 
 
+def _record_load(context: runtime.WorkerContext, model: str, seconds: float) -> None:
+    context.metrics.count("model_loads", model=model)
+    context.metrics.observe("model_load_seconds", seconds, model=model)
+
+
 def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True) -> None:
     redis = Redis.from_url(settings.redis_url)
     registry = ModelRegistry(settings.models_dir, settings.hub_models)
     budget = settings.model_memory_mb * 1024 * 1024 if settings.model_memory_mb else None
-    manager = ModelManager(registry, choose_device(settings.device, settings), budget)
+    configs = ConfigFolders(settings.data_dir / "cache" / "configs", settings.single_file_configs)
+    manager = ModelManager(registry, choose_device(settings.device, settings), budget, configs)
     previews = PreviewDecoder(settings.models_dir, manager.policy.device)
-    context = runtime.WorkerContext(settings=settings, redis=redis, manager=manager, previews=previews)
+    safety = SafetyChecks(settings, manager.policy.device)
+    context = runtime.WorkerContext(settings, redis, manager, previews, safety)
     runtime.install(context)
     log.info(
         "worker on %s, queue %s, models in %s",
@@ -196,6 +208,11 @@ def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True)
         settings.queue_name,
         settings.models_dir,
     )
+    manager.on_load = lambda model, seconds: _record_load(context, model, seconds)
+    context.features["invisible_watermark"] = is_invisible_available()
+    context.features.update(safety.status)
+    if settings.invisible_watermark and not is_invisible_available():
+        log.warning("invisible-watermark is not installed: images get no invisible watermark (scripts/bootstrap.sh)")
     if preload:
         preload_default_model(context)
     started = time.monotonic()

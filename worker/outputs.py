@@ -9,15 +9,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from PIL import Image, PngImagePlugin
 
-from schemas.generation import AnyRequest, InpaintRequest, Txt2ImgRequest
-from schemas.jobs import ImageRecord
+from schemas.generation import AnyRequest, ControlNetRequest, InpaintRequest, Txt2ImgRequest
+from schemas.jobs import ImageRecord, JobPayload, JobResult, WorkerTimings
+from schemas.safety import SafetyReport
 
 THUMBNAIL_DIR = "thumbs"
 
@@ -48,7 +51,7 @@ def infotext(request: AnyRequest, seed: int, model: str, version: str) -> str:
         f"CFG scale: {request.cfg_scale:g}",
         f"Seed: {seed}",
         f"Size: {request.width}x{request.height}",
-        *([f"Denoising strength: {request.strength:g}"] if request.mode != "txt2img" else []),
+        *([f"Denoising strength: {request.denoising_strength:g}"] if request.denoising_strength is not None else []),
         *([f"Mask blur: {request.mask_blur}"] if isinstance(request, InpaintRequest) else []),
         *(
             ["Inpaint area: Only masked", f"Masked area padding: {request.inpaint_full_res_padding}"]
@@ -68,11 +71,29 @@ def infotext(request: AnyRequest, seed: int, model: str, version: str) -> str:
         f"Model: {model}",
         *([f"VAE: {request.vae}"] if request.vae else []),
         *([f"Clip skip: {request.clip_skip}"] if request.clip_skip > 1 else []),
+        *(_controlnet_texts(request) if isinstance(request, ControlNetRequest) else []),
         *([f'Lora weights: "{", ".join(f"{lo.name}: {lo.weight:g}" for lo in loras)}"'] if loras else []),
         f"Version: sdqueue {version}",
     ]
     lines.append(", ".join(settings))
     return "\n".join(lines)
+
+
+def _controlnet_texts(request: ControlNetRequest) -> list[str]:
+    """One ``ControlNet N: "..."`` entry per unit, in the shape AUTOMATIC1111's ControlNet extension writes."""
+    texts = []
+    for index, unit in enumerate(request.controlnets):
+        parts = [
+            f"Module: {unit.preprocessor}",
+            f"Model: {unit.controlnet}",
+            f"Weight: {unit.conditioning_scale:g}",
+            f"Guidance Start: {unit.guidance_start:g}",
+            f"Guidance End: {unit.guidance_end:g}",
+        ]
+        if unit.preprocessor == "canny":
+            parts += [f"Threshold A: {unit.low_threshold}", f"Threshold B: {unit.high_threshold}"]
+        texts.append(f'ControlNet {index}: "{", ".join(parts)}"')
+    return texts
 
 
 def write_images(
@@ -97,6 +118,53 @@ def write_images(
             ImageRecord(index=index, seed=seed, width=image.width, height=image.height, file=png, thumbnail=webp)
         )
     return records
+
+
+def save_job(
+    folder: Path,
+    payload: JobPayload,
+    images: list[Image.Image],
+    seeds: list[int],
+    texts: list[str],
+    thumbnail_size: int,
+    *,
+    device: str,
+    started: tuple[float, float, float],
+    images_per_prompt: int = 1,
+    marks: list[dict[str, Any]] | None = None,
+    safety: SafetyReport | None = None,
+) -> JobResult:
+    """Write a finished job's images, thumbnails and job.json; ``started`` is the perf_counter() readings at the
+    start, after loading and after generating; ``seeds`` is empty for jobs without randomness (upscales);
+    ``marks`` holds per-image record fields (the watermarks applied).
+    Returns the job's result."""
+    begun, loaded, generated = started
+    records = write_images(folder, images, seeds or [0] * len(images), texts, thumbnail_size)
+    marks = marks or [{} for _ in records]
+    records = [
+        r.model_copy(update={"prompt_index": r.index // images_per_prompt, **mark})
+        for r, mark in zip(records, marks, strict=True)
+    ]
+    timings = WorkerTimings(
+        load_seconds=round(loaded - begun, 4),
+        generate_seconds=round(generated - loaded, 4),
+        save_seconds=round(time.perf_counter() - generated, 4),
+    )
+    result = JobResult(images=records, seeds=seeds, model=payload.model, device=device, timings=timings, safety=safety)
+    write_job_json(
+        folder,
+        {
+            "id": payload.job_id,
+            "status": "finished",
+            "owner": payload.owner,
+            "model": payload.model,
+            "request": payload.request.model_dump(mode="json"),
+            "submitted_at": payload.submitted_at.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
+            **result.model_dump(mode="json"),
+        },
+    )
+    return result
 
 
 def write_job_json(folder: Path, record: dict[str, Any]) -> None:

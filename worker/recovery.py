@@ -19,6 +19,7 @@ from rq.registry import StartedJobRegistry
 
 from schemas.errors import WorkerDied
 from schemas.keys import RQ_SERIALIZER, queue_names, reap_lock_key, worker_heartbeat_key
+from schemas.metrics import Metrics
 from schemas.settings import Settings
 from worker.transitions import fail_job, requeue_at_front
 
@@ -67,3 +68,4 @@ def recover(redis: Redis, settings: Settings, job: Job) -> None:
         log.warning("job %s: worker %s died; no retries left, failing it", job.id, owner)
         error = WorkerDied(f"worker died while running the job (worker {owner}; retries used: {retries})")
         fail_job(redis, job, error, ttl)
+        Metrics(redis, settings.queue_name).count("jobs", mode=str(job.meta.get("mode", "")), status="failed")

@@ -6,13 +6,16 @@ RQ calls job functions by dotted path with only their arguments, so the worker i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from redis import Redis
 
 from models.manager import ModelManager
 from models.preview import PreviewDecoder
+from schemas.metrics import Metrics
 from schemas.settings import Settings
+from worker.safety import SafetyChecks
 
 
 @dataclass
@@ -21,9 +24,15 @@ class WorkerContext:
     redis: Redis
     manager: ModelManager
     previews: PreviewDecoder
+    safety: SafetyChecks
     worker_name: str = ""
     current_job: str | None = None
     abort_requested: bool = False  # a second stop signal: stop at the next step, re-queue the job
+    features: dict[str, Any] = field(default_factory=dict)  # optional parts and whether they work here
+
+    @property
+    def metrics(self) -> Metrics:
+        return Metrics(self.redis, self.settings.queue_name)
 
     @property
     def preview_every(self) -> int:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
 import shutil
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +21,28 @@ from rq.timeouts import JobTimeoutException
 
 from models.generate import LoraFile, run_generation
 from schemas.errors import AppError, GenerationFailed, JobTimedOut
-from schemas.generation import GREY_FIELDS, IMAGE_FIELDS, SEED_MAX, AnyRequest, Txt2ImgRequest, batch_seeds
-from schemas.jobs import JobPayload, JobResult, WorkerTimings, input_image_path
+from schemas.generation import (
+    GREY_FIELDS,
+    IMAGE_FIELDS,
+    SEED_MAX,
+    AnyRequest,
+    ControlNetRequest,
+    Txt2ImgRequest,
+    batch_seeds,
+    mentions,
+)
+from schemas.jobs import JobPayload, JobResult, input_image_path, upload_image_path
 from schemas.keys import Event, step_stats_key
 from schemas.models import ModelType
+from schemas.upscale import UpscaleRequest
 from schemas.version import VERSION
 from worker import runtime
-from worker.outputs import infotext, write_images, write_job_json
+from worker.caching import run_cached
+from worker.outputs import infotext, save_job
+from worker.postprocess import watermark
 from worker.reporter import JobCanceled, JobReporter, WorkerAborting
 from worker.transitions import record_error
+from worker.upscaling import hires_upscaler, run_upscale
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +62,20 @@ def run_job(payload_data: dict[str, Any]) -> dict[str, Any]:
         retries = job.meta.get("retries", 0) if job is not None else 0
         reporter.publish(Event.STARTED, {"worker": context.worker_name, "retries": retries})
         reporter.check_stop()
-        result = _generate(context, payload, reporter)
+        request = payload.request
+
+        def produce() -> JobResult:
+            if isinstance(request, UpscaleRequest):
+                return run_upscale(context, payload, request, reporter)
+            return _generate(context, payload, request, reporter)
+
+        result = run_cached(context, payload, reporter, produce) if payload.cache_key else produce()
     except (JobCanceled, WorkerAborting) as stop:
         log.info("job %s stopped: %s", payload.job_id, stop)
         if job is not None:
             job.meta["outcome"] = "canceled" if isinstance(stop, JobCanceled) else "requeue"
+        if isinstance(stop, JobCanceled):
+            context.metrics.count("jobs", mode=payload.request.mode, status="canceled")
         shutil.rmtree(folder, ignore_errors=True)
         raise
     except Exception as exc:
@@ -63,10 +83,27 @@ def run_job(payload_data: dict[str, Any]) -> dict[str, Any]:
         log.warning("job %s failed: %s", payload.job_id, error.detail)
         if job is not None:
             record_error(job, error)
+        context.metrics.count("jobs", mode=payload.request.mode, status="failed")
         shutil.rmtree(folder, ignore_errors=True)  # publish no partial output
         raise
-    _record_step_time(context, payload, result)
+    if not isinstance(payload.request, UpscaleRequest) and not result.cached:
+        _record_step_time(context, payload.model, payload.request, result)
+    _record_metrics(context, payload, result)
     return result.model_dump(mode="json")
+
+
+def _record_metrics(context: runtime.WorkerContext, payload: JobPayload, result: JobResult) -> None:
+    mode, images = payload.request.mode, max(1, len(result.images))
+    metrics = context.metrics
+    metrics.count("jobs", mode=mode, status="finished")
+    if result.cached:
+        return  # nothing was generated
+    seconds = result.timings.generate_seconds
+    for _ in range(images):
+        metrics.observe("generation_seconds", seconds / images, mode=mode, model=payload.model)
+    if not isinstance(payload.request, UpscaleRequest):
+        metrics.count("denoise_steps", payload.request.steps * images, model=payload.model)
+        metrics.count("denoise_seconds", seconds, model=payload.model)
 
 
 def _as_app_error(exc: Exception, job: Any) -> AppError:
@@ -78,8 +115,10 @@ def _as_app_error(exc: Exception, job: Any) -> AppError:
     return GenerationFailed(f"{type(exc).__name__}: {exc}")
 
 
-def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: JobReporter) -> JobResult:
-    request = payload.request
+def _generate(
+    context: runtime.WorkerContext, payload: JobPayload, request: AnyRequest, reporter: JobReporter
+) -> JobResult:
+    report, request = context.safety.check_prompts(payload.safety, request, context.metrics)
     seed = secrets.randbelow(SEED_MAX + 1) if request.seed == -1 else request.seed
     prompts = request.prompt_list() if isinstance(request, Txt2ImgRequest) else [request.prompt]
     seeds = batch_seeds(seed, request.batch_size * len(prompts))  # a prompt batch continues the seeds
@@ -87,6 +126,11 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
     started = time.perf_counter()
     reporter.stage("loading", 0, request.steps)
     pipeline = context.manager.get(payload.model)
+    controlnets = (
+        [context.manager.get_controlnet(unit.controlnet) for unit in request.controlnets]
+        if isinstance(request, ControlNetRequest)
+        else None
+    )
     loaded = time.perf_counter()
     reporter.check_stop()
 
@@ -94,6 +138,7 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
     texts: list[str] = []
     inputs = _input_images(context, payload)
     embeddings = _installed_embeddings(context)  # one scan of the folders per job, not per prompt
+    hires_upscale = hires_upscaler(context, request)
     for index, prompt in enumerate(prompts):
         part = request if len(prompts) == 1 else request.model_copy(update={"prompt": prompt, "prompts": []})
         part_seeds = seeds[index * request.batch_size : (index + 1) * request.batch_size]
@@ -109,41 +154,30 @@ def _generate(context: runtime.WorkerContext, payload: JobPayload, reporter: Job
             vae=context.manager.get_vae(request.vae) if request.vae else None,
             embeddings=_embeddings_in(embeddings, part),
             inputs=inputs,
+            hires_upscale=hires_upscale,
+            controlnets=controlnets,
         )
         texts += [infotext(part, s, payload.model, VERSION) for s in part_seeds]
+    images, nsfw = context.safety.check_images(report, images, context.metrics)
+    images, marks = watermark(context.settings, request, images)
+    marks = [{**mark, "nsfw": flagged} for mark, flagged in zip(marks, nsfw, strict=True)]
     generated = time.perf_counter()
     reporter.check_stop()
 
     reporter.stage("saving", request.steps, request.steps)
-    folder = context.settings.outputs_dir / payload.job_id
-    records = write_images(folder, images, seeds, texts, context.settings.thumbnail_size)
-    records = [r.model_copy(update={"prompt_index": r.index // request.batch_size}) for r in records]
-    timings = WorkerTimings(
-        load_seconds=round(loaded - started, 4),
-        generate_seconds=round(generated - loaded, 4),
-        save_seconds=round(time.perf_counter() - generated, 4),
-    )
-    result = JobResult(
-        images=records,
-        seeds=seeds,
-        model=payload.model,
+    return save_job(
+        context.settings.outputs_dir / payload.job_id,
+        payload,
+        images,
+        seeds,
+        texts,
+        context.settings.thumbnail_size,
         device=context.manager.policy.describe(),
-        timings=timings,
+        started=(started, loaded, generated),
+        images_per_prompt=request.batch_size,
+        marks=marks,
+        safety=report,
     )
-    write_job_json(
-        folder,
-        {
-            "id": payload.job_id,
-            "status": "finished",
-            "owner": payload.owner,
-            "model": payload.model,
-            "request": payload.request.model_dump(mode="json"),
-            "submitted_at": payload.submitted_at.isoformat(),
-            "finished_at": datetime.now(UTC).isoformat(),
-            **result.model_dump(mode="json"),
-        },
-    )
-    return result
 
 
 def _input_images(context: runtime.WorkerContext, payload: JobPayload) -> dict[str, Any]:
@@ -180,19 +214,18 @@ def _installed_embeddings(context: runtime.WorkerContext) -> list[tuple[str, Pat
 def _embeddings_in(installed: list[tuple[str, Path]], request: AnyRequest) -> list[tuple[str, Path]]:
     """Embeddings whose file name appears as a word in the prompt or negative prompt (A1111 convention)."""
     text = f"{request.prompt} {request.negative_prompt}"
-    return [(name, path) for name, path in installed if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
+    return [(name, path) for name, path in installed if mentions(name, text)]
 
 
-def _record_step_time(context: runtime.WorkerContext, payload: JobPayload, result: JobResult) -> None:
+def _record_step_time(context: runtime.WorkerContext, model: str, request: AnyRequest, result: JobResult) -> None:
     """Keep a smoothed seconds-per-step-per-image for this model and size (used by /api/v1/estimate)."""
-    request = payload.request
     images = len(result.images)
     units = request.steps * images
     measured = {
         "s_per_step": result.timings.generate_seconds / units,
         "overhead_s": (result.timings.save_seconds / images) + result.timings.load_seconds,
     }
-    key, field = step_stats_key(payload.model), f"{request.width}x{request.height}"
+    key, field = step_stats_key(model), f"{request.width}x{request.height}"
     try:
         previous = json.loads(context.redis.hget(key, field) or "null")  # type: ignore[arg-type]
         if previous:
@@ -200,16 +233,32 @@ def _record_step_time(context: runtime.WorkerContext, payload: JobPayload, resul
                 measured[name] = STATS_SMOOTHING * measured[name] + (1 - STATS_SMOOTHING) * previous[name]
         context.redis.hset(key, field, json.dumps({**measured, "n": (previous or {}).get("n", 0) + 1}))
     except Exception:  # statistics are best effort; never fail a finished job over them
-        log.warning("could not record step time for job %s", payload.job_id, exc_info=True)
+        log.warning("could not record step time for model %s", model, exc_info=True)
 
 
 def control_job(data: dict[str, Any]) -> dict[str, Any]:
-    """Load or unload a model on this worker (``POST /api/v1/models/{id}/load|unload``)."""
-    manager = runtime.current().manager
+    """Load or unload a model on this worker (``POST /api/v1/models/{id}/load|unload``), or read an uploaded
+    image's invisible watermark (``POST /api/v1/watermark/check``: the decoder needs torch, the API has none)."""
+    context = runtime.current()
+    manager = context.manager
     started = time.perf_counter()
+    if data["action"] == "watermark_check":
+        return _check_watermark(context, data["upload"])
     if data["action"] == "load":
         manager.get(data["model"])
         done = {"loaded": data["model"]}
     else:
         done = {"unloaded": manager.unload(data["model"])}
     return {**done, "seconds": round(time.perf_counter() - started, 4), "resident": manager.loaded}
+
+
+def _check_watermark(context: runtime.WorkerContext, upload_id: str) -> dict[str, Any]:
+    from PIL import Image
+
+    from models.watermark import check_invisible
+
+    path = upload_image_path(context.settings.data_dir, upload_id)
+    with Image.open(path) as image:
+        check = check_invisible(image.convert("RGB"), context.settings.invisible_watermark_payload)
+    path.unlink(missing_ok=True)  # the image was uploaded only to be checked
+    return check.model_dump()

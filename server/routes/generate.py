@@ -9,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from auth.deps import AuthDep, CanGenerate
 from auth.principal import Principal
 from auth.service import AuthService
-from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
+from schemas.generation import ControlNetRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 from schemas.jobs import JobAccepted
+from schemas.upscale import AnyJobRequest, UpscaleRequest
 from server.deps import JobsDep, problem_responses
 from server.jobs import JobService
 from server.policy import enforce_submit_policy
@@ -20,17 +21,25 @@ router = APIRouter(prefix="/api/v1", tags=["generate"])
 _SUBMIT = dict(
     status_code=202,
     response_model=JobAccepted,
-    responses=problem_responses(401, 403, 413, 422, 429, 503),
+    responses={
+        200: {"model": JobAccepted, "description": "Result-cache hit: the job finished at once (`cached: true`)."},
+        **problem_responses(401, 403, 413, 422, 429, 503),
+    },
 )
-_POLL = "Poll `links.self` until `status` is finished, failed or canceled, or follow `.../events`."
+_POLL = (
+    "Poll `links.self` until `status` is finished, failed or canceled, or follow `.../events`. With an explicit "
+    "seed an identical earlier request's result is reused (200, `cached: true`) unless `force_regenerate`."
+)
 
 
 async def _submit(
-    request: AnyRequest, principal: Principal, auth: AuthService, jobs: JobService, response: Response
+    request: AnyJobRequest, principal: Principal, auth: AuthService, jobs: JobService, response: Response
 ) -> JobAccepted:
     await run_in_threadpool(enforce_submit_policy, request, principal, auth, jobs)
-    accepted = await run_in_threadpool(jobs.submit, request, principal.name)
+    accepted = await run_in_threadpool(jobs.submit, request, principal)
     response.headers["Location"] = accepted.links["self"]
+    if accepted.cached:
+        response.status_code = 200  # a result-cache hit: the job finished already
     return accepted
 
 
@@ -79,6 +88,44 @@ async def img2img(
 )
 async def inpaint(
     request: InpaintRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+) -> JobAccepted:
+    return await _submit(request, principal, auth, jobs, response)
+
+
+@router.post(
+    "/generate/controlnet",
+    summary="Queue a ControlNet job (txt2img, or img2img with init_image), 1..4 ControlNets",
+    description=(
+        "Each unit of `controlnets` names a ControlNet in models/controlnet/ (refused at submit when unknown or of "
+        "another family than the checkpoint, naming `controlnets.N.controlnet`) and its `control_image` (an upload "
+        "id, a data URL or base64; checked like every image, naming `controlnets.N.control_image`), with "
+        "`conditioning_scale`, `guidance_start`/`guidance_end` and a `preprocessor` (`none`, or `canny` with "
+        "`low_threshold`/`high_threshold`, run at submit). Without width/height the output has the size of "
+        "`init_image`, else of the first control image, rounded down to 8; every image is fitted to it by "
+        "`resize_mode`. " + _POLL
+    ),
+    **_SUBMIT,  # type: ignore[arg-type]
+)
+async def controlnet(
+    request: ControlNetRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+) -> JobAccepted:
+    return await _submit(request, principal, auth, jobs, response)
+
+
+@router.post(
+    "/generate/upscale",
+    summary="Queue an upscale job (a model from models/upscalers/, or lanczos/bicubic/nearest)",
+    description=(
+        "`image` is an upload id, a data URL or base64. The output is `scale` times the input (each side, rounded); "
+        "an output over SDQ_MAX_UPSCALE_PIXELS is refused naming `scale`, an unknown upscaler naming `upscaler`. "
+        "Model upscalers (ESRGAN, Real-ESRGAN, SwinIR, ... loaded with spandrel) run tile by tile (`tile_size`), "
+        "each tile with context padding that is cut off again, so tiles leave no seams; progress counts tiles "
+        "and a cancel stops at the next tile. " + _POLL
+    ),
+    **_SUBMIT,  # type: ignore[arg-type]
+)
+async def upscale(
+    request: UpscaleRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
 ) -> JobAccepted:
     return await _submit(request, principal, auth, jobs, response)
 

@@ -137,6 +137,8 @@ def _operation(model_id: str, request: Request, jobs: JobsDep, action: str) -> M
     entry = _entry(request, model_id)
     if entry.type is not ModelType.CHECKPOINT or entry.status != "valid":
         raise RequestInvalid.for_field(["path", "model_id"], f"{model_id} is not a loadable checkpoint")
+    if action == "load":
+        _registry(request).ensure_loadable(entry, ("path", "model_id"))
     return jobs.enqueue_model_operation(action, entry.name)
 
 

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from auth.deps import CanGenerate, CanReadJobs, CanReadModels, QueueAdmin
 from schemas.generation import GenerationRequest
 from schemas.jobs import ClearResult, Estimate, QueueView, Validation
+from schemas.upscale import JobRequest
 from server.deps import JobsDep, SettingsDep, problem_responses
 from server.estimates import estimate, parameters
 
@@ -42,8 +43,8 @@ async def clear_queue(jobs: JobsDep, principal: QueueAdmin) -> ClearResult:
     responses=problem_responses(422),
     summary="Run every check a submit runs, without queueing",
 )
-async def validate(request: GenerationRequest, jobs: JobsDep, principal: CanGenerate) -> Validation:
-    return await run_in_threadpool(jobs.validate, request, principal.name)
+async def validate(request: JobRequest, jobs: JobsDep, principal: CanGenerate) -> Validation:
+    return await run_in_threadpool(jobs.validate, request, principal)
 
 
 @router.post(
@@ -53,7 +54,7 @@ async def validate(request: GenerationRequest, jobs: JobsDep, principal: CanGene
     summary="Expected run time from measured step times of that model (null when there is no data)",
 )
 async def estimate_request(request: GenerationRequest, jobs: JobsDep, principal: CanGenerate) -> Estimate:
-    model = (await run_in_threadpool(jobs.validate, request, principal.name)).model
+    model = (await run_in_threadpool(jobs.validate, request, principal)).model
     return await run_in_threadpool(estimate, jobs.redis, request, model)
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
-from auth.deps import CanReadJobs
+from auth.deps import CanReadJobs, CanReadMetrics
 from schemas.errors import PROBLEM_TYPE_BASE, Problem
 from schemas.version import VERSION
 from server.deps import JobsDep, problem_responses
+from server.jobs import redis_errors_as_unavailable
+from server.metrics import render, summary
 from server.problems import problem_response
 
 router = APIRouter(tags=["system"])
@@ -56,4 +59,17 @@ async def system(jobs: JobsDep, principal: CanReadJobs) -> dict[str, Any]:
         "queue": view.counts,
         "workers": [w.model_dump() for w in view.workers],
         "storage": view.storage.model_dump(),
+        "metrics": await run_in_threadpool(summary, jobs),
     }
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (text format): jobs, queue depth, generation seconds, models, cache, safety, GPU",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, **problem_responses(401, 403, 503)},
+)
+async def metrics(jobs: JobsDep, principal: CanReadMetrics) -> Response:
+    with redis_errors_as_unavailable():
+        body = await run_in_threadpool(render, jobs)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -10,7 +10,7 @@ import pytest
 
 from models.detect import InvalidModel, read_safetensors_header
 from models.registry import ModelRegistry
-from schemas.errors import ModelNotFound
+from schemas.errors import ModelNotFound, RequestInvalid
 from schemas.models import Arch, ModelType
 
 
@@ -46,6 +46,7 @@ SD1 = {
     "model.diffusion_model.input_blocks.0.0.weight": [320, 4, 3, 3],
     "cond_stage_model.transformer.text_model.embeddings.token_embedding.weight": [8, 4],
 }
+SD1_UNKNOWN = {"model.diffusion_model.input_blocks.0.0.weight": [320, 4, 3, 3]}
 
 
 @pytest.mark.parametrize(
@@ -175,7 +176,7 @@ def test_unknown_or_unsafe_names_raise_naming_model(tmp_path: Path, name: str) -
     assert "alpha" in info.value.errors[0].msg
 
 
-def test_resolution_order_and_single_files_not_loadable(tmp_path: Path) -> None:
+def test_resolution_order(tmp_path: Path) -> None:
     registry = ModelRegistry(tmp_path)
     with pytest.raises(ModelNotFound, match="no model is installed"):
         registry.resolve_checkpoint(None, None)
@@ -187,9 +188,32 @@ def test_resolution_order_and_single_files_not_loadable(tmp_path: Path) -> None:
         registry.resolve_checkpoint(None, None)
     assert registry.resolve_checkpoint(None, "second").name == "second"
     assert registry.resolve_checkpoint("only", "second").name == "only"
-    write_safetensors(tmp_path / "checkpoints" / "single.safetensors", SD1)
-    with pytest.raises(ModelNotFound, match="single-file"):
-        registry.resolve_checkpoint("single", None)
+
+
+SD3 = {"model.diffusion_model.joint_blocks.0.x.attn.qkv.weight": [3, 2]}
+FLUX = {"double_blocks.0.img_attn.qkv.weight": [3, 2]}
+SDXL = {"conditioner.embedders.0.transformer.text_model.x": [2], "conditioner.embedders.1.model.y": [2]}
+
+
+def test_single_files_of_sd1_sd2_sdxl_are_loadable(tmp_path: Path) -> None:
+    write_safetensors(tmp_path / "checkpoints" / "one.safetensors", SD1)
+    write_safetensors(tmp_path / "checkpoints" / "xl.safetensors", SDXL)
+    registry = ModelRegistry(tmp_path)
+    assert registry.resolve_checkpoint("one", None).arch is Arch.SD1
+    assert registry.resolve_checkpoint("xl", None).arch is Arch.SDXL
+    checkpoint = registry.checkpoint("one")
+    assert checkpoint.is_single_file and checkpoint.path == tmp_path / "checkpoints" / "one.safetensors"
+
+
+@pytest.mark.parametrize(
+    ("tensors", "words"), [(SD3, "architecture sd3"), (FLUX, "architecture flux"), (SD1_UNKNOWN, "unknown")]
+)
+def test_other_single_files_are_refused_naming_model(tmp_path: Path, tensors: dict, words: str) -> None:
+    write_safetensors(tmp_path / "checkpoints" / "other.safetensors", tensors)
+    with pytest.raises(RequestInvalid) as info:
+        ModelRegistry(tmp_path).resolve_checkpoint("other", None)
+    assert info.value.errors[0].loc == ["body", "model"]
+    assert words in info.value.errors[0].msg and "sd1, sd2, sdxl" in info.value.errors[0].msg
 
 
 def test_hub_ids_are_checkpoint_entries(tmp_path: Path) -> None:

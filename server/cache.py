@@ -1,0 +1,161 @@
+"""The result cache at submit: the canonical key of a request, and a hit turned into a finished job of the caller's.
+
+The key is the sha256 of a canonical JSON of everything that changes pixels: the request's fields (not
+``priority`` or ``force_regenerate``), every model it names by content hash (checkpoint, VAE, LoRAs, upscaler,
+embeddings mentioned in the prompts), its input images by content hash, the visible watermark as it will be drawn,
+the invisible watermark, the safety settings and the device settings. Only requests with an explicit seed are
+cacheable (upscales have no randomness and always are).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+from rq.job import Job
+from rq.job import JobStatus as RQStatus
+from rq.registry import FinishedJobRegistry
+from rq.results import Result
+
+from models.hashing import compute_sha256, content_sha256
+from models.registry import ModelRegistry
+from schemas.cache import CacheEntry, link_outputs
+from schemas.events import publish_event
+from schemas.generation import Txt2ImgRequest, mentions
+from schemas.jobs import JobPayload, JobResult
+from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event, jobs_index_key
+from schemas.models import ModelType
+from schemas.settings import Settings
+from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
+from schemas.version import VERSION
+from schemas.watermark import visible_mark
+from server.images import UPLOAD_ID, upload_path
+
+KEY_VERSION = 1
+NOT_PIXELS = {"priority", "force_regenerate", "watermark"}
+MODEL_FIELDS = {
+    "vae": ModelType.VAE,
+    "hr_upscaler": ModelType.UPSCALER,
+    "upscaler": ModelType.UPSCALER,
+    "controlnet": ModelType.CONTROLNET,
+}
+SETTING_PREFIXES = ("safety", "detoxify", "nsfw", "device", "precision", "attention", "invisible_watermark")
+
+
+def _unused(request: AnyJobRequest) -> set[str]:
+    """Fields that cannot change this request's pixels: the always-ignored ones, the hires-fix fields without a
+    hires pass, and ``prompt`` when a prompt batch replaces it."""
+    unused = set(NOT_PIXELS)
+    if isinstance(request, Txt2ImgRequest):
+        if request.hires_size is None:
+            unused |= {"hr_scale", "hr_upscaler", "hr_steps", "hr_denoise"}
+        if request.prompts:
+            unused.add("prompt")
+    return unused
+
+
+def is_deterministic(request: AnyJobRequest) -> bool:
+    """Whether the request always gives the same pixels: an explicit seed (upscales have no randomness)."""
+    return isinstance(request, UpscaleRequest) or request.seed != -1
+
+
+class RequestKeys:
+    """Builds cache keys; model and image hashes are computed once per file (cached by path, size, mtime)."""
+
+    def __init__(self, settings: Settings, redis: Redis, registry: ModelRegistry) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.registry = registry
+
+    def key(self, request: AnyJobRequest, model: str) -> str:
+        fields = self._resolve(request.model_dump(mode="json", exclude=_unused(request)), None)
+        canonical = {
+            "v": [KEY_VERSION, VERSION],
+            "request": fields,
+            "model": model if isinstance(request, UpscaleRequest) else self._model_hash(ModelType.CHECKPOINT, model),
+            "embeddings": self._embeddings(request),
+            "watermark": None if isinstance(request, UpscaleRequest) else self._watermark(request),
+            "settings": {
+                name: value
+                for name, value in self.settings.model_dump(mode="json").items()
+                if name.startswith(SETTING_PREFIXES)
+            },
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    def _resolve(self, value: Any, field: str | None) -> Any:
+        """Upload ids become their image's sha256, model names their content hash; the rest stays."""
+        if isinstance(value, dict):
+            return {name: self._resolve(item, name) for name, item in value.items()}
+        if isinstance(value, list):
+            return [self._resolve(item, field) for item in value]
+        if isinstance(value, str) and UPLOAD_ID.fullmatch(value):
+            return "sha256:" + compute_sha256(self.redis, upload_path(self.settings, value))
+        if isinstance(value, str) and field in MODEL_FIELDS and not is_resampler(value):
+            return self._model_hash(MODEL_FIELDS[field], value)
+        if isinstance(value, str) and field == "name":  # loras[].name
+            return self._model_hash(ModelType.LORA, value)
+        return value
+
+    def _model_hash(self, kind: ModelType, name: str) -> str:
+        entry = self.registry.find(kind, name, "model")
+        if entry.format == "hub":
+            return f"hub:{entry.path}"
+        return "sha256:" + content_sha256(self.redis, self.registry.models_dir / entry.path)
+
+    def _embeddings(self, request: AnyJobRequest) -> dict[str, str]:
+        if isinstance(request, UpscaleRequest):
+            return {}
+        text = " ".join([request.prompt, request.negative_prompt, *getattr(request, "prompts", [])])
+        return {
+            entry.name: self._model_hash(ModelType.EMBEDDING, entry.name)
+            for entry in self.registry.entries()
+            if entry.type is ModelType.EMBEDDING and entry.status == "valid" and mentions(entry.name, text)
+        }
+
+    def _watermark(self, request: Any) -> dict[str, Any] | None:
+        mark = visible_mark(request.watermark, self.settings)
+        return mark.model_dump(mode="json") if mark is not None else None
+
+
+def finish_from_cache(
+    settings: Settings, redis: Redis, payload: JobPayload, entry: CacheEntry, queue_name: str
+) -> JobResult:
+    """Record ``payload`` as a job that finished at once with the cached entry's images (hard links in its own
+    folder); the worker is not involved. Returns its result."""
+    cached = JobResult.model_validate(entry.result)
+    folder = settings.outputs_dir / payload.job_id
+    link_outputs(settings.outputs_dir / entry.job_id, folder, entry.files)
+    result = cached.model_copy(update={"cached": True})
+    now = datetime.now(UTC)
+    ttl = settings.retention_seconds
+    job = Job.create(
+        RUN_JOB_TASK,
+        args=(payload.model_dump(mode="json"),),
+        id=payload.job_id,
+        connection=redis,
+        serializer=RQ_SERIALIZER,
+        result_ttl=ttl,
+        ttl=ttl,
+        failure_ttl=ttl,
+        status=RQStatus.FINISHED,
+        origin=queue_name,
+        description=f"{payload.request.mode} {payload.model} (cached)",
+        meta={"owner": payload.owner, "mode": payload.request.mode, "model": payload.model, "cached": True},
+    )
+    job.enqueued_at = job.started_at = job.ended_at = now
+    record = {"id": payload.job_id, "status": "finished", "owner": payload.owner, "model": payload.model}
+    (folder / "job.json").write_text(
+        json.dumps({**record, "request": payload.request.model_dump(mode="json"), **result.model_dump(mode="json")})
+    )
+    with redis.pipeline() as pipe:
+        job.save(pipeline=pipe)
+        Result.create(job, Result.Type.SUCCESSFUL, ttl=ttl, return_value=result.model_dump(mode="json"), pipeline=pipe)
+        FinishedJobRegistry(queue_name, connection=redis, serializer=RQ_SERIALIZER).add(job, ttl, pipeline=pipe)
+        pipe.zadd(jobs_index_key(settings.queue_name), {payload.job_id: payload.submitted_at.timestamp()})
+        pipe.execute()
+    publish_event(redis, payload.job_id, Event.FINISHED, {}, ttl)
+    return result
