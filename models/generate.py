@@ -13,8 +13,10 @@ from typing import Any
 from PIL import Image
 
 from models.differential import DifferentialGuide, keep_black_areas
+from models.inpaint_area import crop_for_repaint, paste_back, repaint_box
 from models.samplers import make_scheduler
 from models.upscale import RESAMPLING
+from schemas.errors import GenerationFailed
 from schemas.generation import (
     AnyRequest,
     ControlNetRequest,
@@ -112,7 +114,8 @@ def run_generation(
     """Generate ``len(seeds)`` PIL images; image i uses a CPU generator seeded with ``seeds[i]``.
 
     CPU generators make a seed give the same initial noise on every device (as A1111's CPU RNG option).
-    ``inputs`` holds the prepared images of img2img (``init_image``), inpaint (``image``, ``mask``) and controlnet
+    ``inputs`` holds the prepared images of img2img (``init_image``), inpaint (``image``, ``mask``; at the
+    image's own size for ``inpaint_full_res``, whose results keep that size) and controlnet
     (``control_image_<n>``, optional ``init_image``); ``controlnets`` the loaded models of a controlnet request's
     units, in order.
     ``hires_upscale(image, size)`` replaces the hires fix's Pillow resampler (a model upscaler).
@@ -122,6 +125,16 @@ def run_generation(
     inputs = inputs or {}
     if isinstance(request, Img2ImgRequest | ControlNetRequest) and request.denoising_strength == 0:
         return [inputs["init_image"].copy() for _ in seeds]  # nothing to denoise: the input as it is
+    box = None
+    if isinstance(request, InpaintRequest) and request.inpaint_full_res:
+        # Only masked: repaint the box around the mask at width x height; the full-size inputs stay for the paste
+        width, height = request.width, request.height
+        assert width is not None and height is not None, "the API fills in the size"
+        box = repaint_box(inputs["mask"], request.inpaint_full_res_padding, width, height)
+        if box is None:
+            raise GenerationFailed("the mask selects nothing: inpaint_full_res has no area to repaint")
+        crop, crop_mask = crop_for_repaint(inputs["image"], inputs["mask"], box, width, height)
+        full_inputs, inputs = inputs, {**inputs, "image": crop, "mask": crop_mask}
     pipeline = _mode_pipeline(base, request, vae, controlnets=controlnets)
     guide = None
     if isinstance(request, Img2ImgRequest) and "change_map" in inputs:
@@ -160,6 +173,9 @@ def run_generation(
         images = _hires_pass(base, request, images, seeds, on_step, vae, loras or [], embeddings or [], resize)
     if guide is not None:
         return [keep_black_areas(image, inputs["init_image"], inputs["change_map"]) for image in images]
+    if box is not None:
+        # Scale each repainted crop back into the full-size original, through the full-size mask.
+        return [paste_back(image, full_inputs["image"], full_inputs["mask"], box) for image in images]
     if isinstance(request, InpaintRequest):
         # Paste the original back wherever the (blurred) mask is black: those pixels are returned unchanged.
         return [Image.composite(image, inputs["image"], inputs["mask"]) for image in images]

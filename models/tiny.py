@@ -38,12 +38,15 @@ def _tiny_text_config(tokenizer: Any, width: int = 32) -> Any:
     )
 
 
-def build_tiny_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
-    """Return a tiny ``StableDiffusionPipeline`` with seeded random weights (VAE scale factor 8)."""
+def build_tiny_pipeline(seed: int = 0, inpaint: bool = False):  # type: ignore[no-untyped-def]
+    """Return a tiny ``StableDiffusionPipeline`` with seeded random weights (VAE scale factor 8); with ``inpaint``,
+    a ``StableDiffusionInpaintPipeline`` whose UNet takes 9 channels (latents, mask, masked-image latents), the
+    layout of SD1.x inpainting checkpoints."""
     import torch
     from diffusers import (
         AutoencoderKL,
         EulerAncestralDiscreteScheduler,
+        StableDiffusionInpaintPipeline,
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
@@ -55,7 +58,7 @@ def build_tiny_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
         block_out_channels=(32, 64),
         layers_per_block=1,
         sample_size=64,
-        in_channels=4,
+        in_channels=9 if inpaint else 4,
         out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
@@ -84,7 +87,8 @@ def build_tiny_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
         num_train_timesteps=1000,
         steps_offset=1,
     )
-    return StableDiffusionPipeline(
+    pipeline_class = StableDiffusionInpaintPipeline if inpaint else StableDiffusionPipeline
+    return pipeline_class(
         vae=vae,
         text_encoder=text_encoder,
         tokenizer=tokenizer,
@@ -142,10 +146,19 @@ def build_tiny_sdxl_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
     )
 
 
+TINY_ARCHS = ("sd1", "sd1-inpaint", "sdxl")
+
+
 def write_tiny_model(directory: Path, seed: int = 0, arch: str = "sd1") -> Path:
-    """Save a tiny pipeline (``sd1`` or ``sdxl``) as a diffusers folder (safetensors weights) at ``directory``."""
+    """Save a tiny pipeline (``sd1``, ``sd1-inpaint`` with a 9-channel UNet, or ``sdxl``) as a diffusers folder
+    (safetensors weights) at ``directory``."""
+    if arch not in TINY_ARCHS:
+        raise ValueError(f"unknown tiny model arch {arch!r}; choose from {', '.join(TINY_ARCHS)}")
     directory.mkdir(parents=True, exist_ok=True)
-    pipeline = build_tiny_sdxl_pipeline(seed) if arch == "sdxl" else build_tiny_pipeline(seed)
+    if arch == "sdxl":
+        pipeline = build_tiny_sdxl_pipeline(seed)
+    else:
+        pipeline = build_tiny_pipeline(seed, inpaint=arch == "sd1-inpaint")
     pipeline.save_pretrained(directory, safe_serialization=True)
     return directory
 

@@ -328,6 +328,19 @@ class InpaintRequest(GenerationBase):
     strength: float = Field(0.75, ge=0, le=1, description="How much the masked area changes.")
     width: OptionalDimension = None  # type: ignore[assignment]
     height: OptionalDimension = None  # type: ignore[assignment]
+    inpaint_full_res: bool = Field(
+        False,
+        strict=True,
+        description="Only masked (A1111 'Inpaint area'): repaint the box around the mask at width x height and paste "
+        "it back; the output keeps the image's size.",
+    )
+    inpaint_full_res_padding: int = Field(
+        32,
+        strict=True,
+        ge=0,
+        le=256,
+        description="Pixels of context around the mask's box for inpaint_full_res (A1111 'Only masked padding').",
+    )
 
     @property
     def denoising_strength(self) -> float | None:

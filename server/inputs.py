@@ -3,8 +3,9 @@
 ``POST /api/v1/uploads`` stores a checked, normalised PNG as ``<data_dir>/uploads/<upl_id>.png``, owned by the
 caller (``sdq:upload:<id>``, kept for the retention time). At submit, every image field (an upload id, or inline
 base64 or an http(s) URL, fetched and stored as an upload first) is fitted to the job's size and written to
-``<data_dir>/inputs/<job_id>/<field>.png`` for the worker; the queued request then names the upload id, never
-megabytes of base64. Another user's upload id is refused like an unknown one.
+``<data_dir>/inputs/<job_id>/<field>.png`` for the worker (inpaint "only masked" keeps the image and the processed
+mask at the image's size: the worker crops them); the queued request then names the upload id, never megabytes of
+base64. Another user's upload id is refused like an unknown one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from PIL import Image, ImageFilter, ImageOps
 from redis import Redis
 
+from models.inpaint_area import repaint_box
 from schemas.errors import FieldPath, RequestInvalid, body_loc
 from schemas.generation import (
     ControlNetRequest,
@@ -119,13 +121,23 @@ class InputStore:
                 mask = ImageOps.invert(mask)
             if request.mask_blur:
                 mask = mask.filter(ImageFilter.GaussianBlur(request.mask_blur))
+            full_res = request.inpaint_full_res
+            if full_res and repaint_box(mask, request.inpaint_full_res_padding, width, height) is None:
+                inverted = " after invert_mask" if request.invert_mask else ""
+                raise RequestInvalid.for_field(
+                    ["body", "mask"],
+                    f"the mask selects nothing: it is black everywhere{inverted}, so inpaint_full_res has no area "
+                    "to repaint",
+                )
             if job_id is not None:
+                # Only masked: the worker crops the box around the mask from the full-size image and mask itself
+                # (models/inpaint_area.py); otherwise both are fitted to the job's size here.
                 write_png(
-                    fit(image, width, height, ResizeMode.JUST_RESIZE),
+                    image if full_res else fit(image, width, height, ResizeMode.JUST_RESIZE),
                     input_image_path(self.settings.data_dir, job_id, "image"),
                 )
                 write_png(
-                    fit(mask, width, height, ResizeMode.JUST_RESIZE),
+                    mask if full_res else fit(mask, width, height, ResizeMode.JUST_RESIZE),
                     input_image_path(self.settings.data_dir, job_id, "mask"),
                 )
             return request.model_copy(update={**self._refs(loaded, owner, keep), "width": width, "height": height})

@@ -145,6 +145,11 @@ class JobService:
     def _check_generation(self, request: AnyRequest) -> str:
         """The checkpoint of a generation request, after checking its VAE, LoRAs, ControlNets and hires upscaler."""
         checkpoint = self.registry.resolve_checkpoint(request.model, self.settings.default_model)
+        if checkpoint.inpaint and request.mode != "inpaint":
+            raise RequestInvalid.for_field(
+                ["body", "model"],
+                f"{checkpoint.name!r} is an inpainting model (9-channel UNet): use it with /api/v1/generate/inpaint",
+            )
         if request.vae is not None:
             vae = self.registry.find(ModelType.VAE, request.vae, "vae")
             if vae.format != "diffusers":

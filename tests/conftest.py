@@ -38,8 +38,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder with ``checkpoints/tiny`` (tiny random SD1.x), ``checkpoints/broken`` (same layout, UNet
-    weights replaced by garbage: the registry lists it, loading it fails), ``lora/tiny-lora.safetensors``, two
+    """A models folder with ``checkpoints/tiny`` (tiny random SD1.x), ``checkpoints/tiny-inpaint`` (the same with a
+    9-channel inpainting UNet), ``checkpoints/broken`` (tiny's layout, UNet weights replaced by garbage: the registry
+    lists it, loading it fails), ``lora/tiny-lora.safetensors``, two
     ControlNets for the tiny model, ``controlnet/tiny-cn`` and ``controlnet/tiny-cn-2`` (other random weights), and
     upscalers: ``tiny-esrgan`` (4x, safetensors), ``tiny-esrgan-2x`` (2x, Real-ESRGAN-style .pth) and
     ``not-an-upscaler`` (a .pth that is no model)."""
@@ -47,6 +48,7 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("models")
     tiny = write_tiny_model(root / "checkpoints" / "tiny")
+    write_tiny_model(root / "checkpoints" / "tiny-inpaint", arch="sd1-inpaint")
     write_tiny_lora(tiny, root / "lora" / "tiny-lora.safetensors")
     write_tiny_controlnet(tiny, root / "controlnet" / "tiny-cn", seed=11)
     write_tiny_controlnet(tiny, root / "controlnet" / "tiny-cn-2", seed=12)

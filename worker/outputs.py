@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from PIL import Image, PngImagePlugin
 
-from schemas.generation import AnyRequest, ControlNetRequest, Txt2ImgRequest
+from schemas.generation import AnyRequest, ControlNetRequest, InpaintRequest, Txt2ImgRequest
 from schemas.jobs import ImageRecord, JobPayload, JobResult, WorkerTimings
 from schemas.safety import SafetyReport
 
@@ -52,6 +52,12 @@ def infotext(request: AnyRequest, seed: int, model: str, version: str) -> str:
         f"Seed: {seed}",
         f"Size: {request.width}x{request.height}",
         *([f"Denoising strength: {request.denoising_strength:g}"] if request.denoising_strength is not None else []),
+        *([f"Mask blur: {request.mask_blur}"] if isinstance(request, InpaintRequest) else []),
+        *(
+            ["Inpaint area: Only masked", f"Masked area padding: {request.inpaint_full_res_padding}"]
+            if isinstance(request, InpaintRequest) and request.inpaint_full_res
+            else []
+        ),
         *(
             [
                 f"Denoising strength: {request.hr_denoise:g}",

@@ -62,7 +62,8 @@ async def txt2img(
     "/generate/img2img",
     summary="Queue an image-to-image job",
     description=(
-        "`init_image` is an upload id, a data URL or base64; its checks (size, pixels, format, truncation) name the "
+        "`init_image` is an upload id, a data URL, base64 or an http(s) URL the API fetches (public addresses "
+        "only); its checks (size, pixels, format, truncation, the URL's address) name the "
         "field. Without width/height the output has the input's size rounded down to a multiple of 8. `strength` 0 "
         "returns the input unchanged. " + _POLL
     ),
@@ -79,7 +80,9 @@ async def img2img(
     summary="Queue an inpainting job (white in the mask = repaint)",
     description=(
         "`image` and `mask` must be the same size (a mismatch is refused, naming `mask`). The mask edge is blurred by "
-        "`mask_blur`; pixels the blurred mask leaves black are returned exactly as they were. " + _POLL
+        "`mask_blur`; pixels the blurred mask leaves black are returned exactly as they were. `inpaint_full_res` "
+        "repaints only the box around the mask (plus `inpaint_full_res_padding`) at width x height and pastes it "
+        "back: the output keeps the image's size. Image fields also take http(s) URLs (public addresses only). " + _POLL
     ),
     **_SUBMIT,  # type: ignore[arg-type]
 )

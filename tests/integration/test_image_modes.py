@@ -14,7 +14,7 @@ import pytest
 import requests
 from PIL import Image, ImageFilter
 
-from tests.conftest import Stack
+from tests.conftest import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -242,3 +242,73 @@ def test_differential_img2img_follows_the_change_map(stack: Stack) -> None:
     assert not np.array_equal(fetch(stack, grey), fetch(stack, white))
     mismatch = submit(stack, "img2img", init_image=init, change_map=data_url(encode(Image.new("L", (32, 32)))))
     assert mismatch.status_code == 422 and mismatch.json()["errors"][0]["loc"] == ["body", "change_map"]
+
+
+def test_inpaint_only_masked_repaints_the_box_at_full_resolution(stack: Stack) -> None:
+    """inpaint_full_res: the box around the mask is repainted at width x height and pasted back; the output keeps
+    the image's size (150x90, no multiple of 8), unmasked pixels are the input's bit for bit, masked ones change."""
+    image = noise(150, 90, seed=12)
+    mask = Image.new("L", (150, 90), 0)
+    mask.paste(255, (100, 20, 130, 60))
+    body = {"image": data_url(encode(image)), "mask": data_url(encode(mask)), "width": 64, "height": 64}
+    view = run(stack, "inpaint", **body, mask_blur=2, strength=1.0, inpaint_full_res=True, seed=4)
+    assert view["status"] == "finished", view["error"]
+    assert (view["images"][0]["width"], view["images"][0]["height"]) == (150, 90)
+    result, original = fetch(stack, view), np.asarray(image).astype(int)
+    assert result.shape == original.shape
+    blurred = np.asarray(mask.filter(ImageFilter.GaussianBlur(2)))
+    assert np.array_equal(result[blurred == 0], original[blurred == 0])
+    assert np.abs(result[blurred == 255] - original[blurred == 255]).mean() > 5
+    png = Image.open(io.BytesIO(requests.get(stack.url(view["images"][0]["url"]), timeout=10).content))
+    assert "Size: 64x64" in png.text["parameters"]
+    assert "Inpaint area: Only masked, Masked area padding: 32" in png.text["parameters"]
+
+    black = data_url(encode(Image.new("L", (150, 90), 0)))
+    empty = submit(stack, "inpaint", **{**body, "mask": black}, inpaint_full_res=True)
+    assert empty.status_code == 422, empty.text
+    assert empty.json()["errors"][0]["loc"] == ["body", "mask"]
+    assert "the mask selects nothing" in empty.json()["errors"][0]["msg"]
+    white = data_url(encode(Image.new("L", (150, 90), 255)))
+    inverted = submit(stack, "inpaint", **{**body, "mask": white}, invert_mask=True, inpaint_full_res=True)
+    assert "selects nothing: it is black everywhere after invert_mask" in inverted.json()["errors"][0]["msg"]
+    assert submit(stack, "inpaint", **{**body, "mask": black}).status_code == 202  # whole picture: allowed
+    padding = submit(stack, "inpaint", **body, inpaint_full_res=True, inpaint_full_res_padding=257)
+    assert padding.json()["errors"][0]["loc"] == ["body", "inpaint_full_res_padding"]
+
+
+@pytest.fixture
+def unload_inpainting_model(stack: Stack):
+    """Leave the shared stack's worker with only its default model resident, as other tests expect."""
+    yield
+    answer = requests.post(stack.url("/api/v1/models/checkpoint:tiny-inpaint/unload"), timeout=10)
+    assert answer.status_code == 202, answer.text
+    link = answer.json()["links"]["self"]
+    wait_until(lambda: stack.get(link)["status"] in ("finished", "failed"), 60, "unload of tiny-inpaint")
+
+
+@pytest.mark.usefixtures("unload_inpainting_model")
+def test_the_9_channel_inpainting_checkpoint_runs_inpaint_jobs(stack: Stack) -> None:
+    image = noise(64, 64, seed=6)
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    original, kept = np.asarray(image).astype(int), np.asarray(mask) == 0
+    for full_res in (False, True):
+        view = run(
+            stack,
+            "inpaint",
+            model="tiny-inpaint",
+            image=data_url(encode(image)),
+            mask=data_url(encode(mask)),
+            mask_blur=0,
+            strength=1.0,
+            inpaint_full_res=full_res,
+            seed=8,
+        )
+        assert view["status"] == "finished", view["error"]
+        assert view["model"] == "tiny-inpaint"
+        result = fetch(stack, view)
+        assert np.array_equal(result[kept], original[kept])
+        assert np.abs(result[~kept] - original[~kept]).mean() > 5
+    refused = stack.submit(model="tiny-inpaint")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["body", "model"]
+    assert "inpainting model" in refused.json()["errors"][0]["msg"]

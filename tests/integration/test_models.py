@@ -27,6 +27,9 @@ def test_models_are_listed_with_type_arch_and_filters(stack: Stack) -> None:
     found = {m["id"]: m for m in listing["items"]}
     tiny = found["checkpoint:tiny"]
     assert (tiny["type"], tiny["arch"], tiny["format"], tiny["status"]) == ("checkpoint", "sd1", "diffusers", "valid")
+    assert tiny["inpaint"] is False
+    inpainting = found["checkpoint:tiny-inpaint"]
+    assert (inpainting["arch"], inpainting["inpaint"], inpainting["status"]) == ("sd1", True, "valid")
     lora = found["lora:tiny-lora"]
     assert (lora["type"], lora["arch"], lora["format"]) == ("lora", "sd1", "safetensors")
     assert lora["size_bytes"] > 0 and lora["path"] == "lora/tiny-lora.safetensors"

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from models.device import choose_device
 from models.generate import run_generation as run_txt2img
 from models.manager import ModelManager
 from models.registry import ModelRegistry
 from schemas.errors import ModelLoadFailed
-from schemas.generation import Sampler, Txt2ImgRequest
+from schemas.generation import InpaintRequest, Sampler, Txt2ImgRequest
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +56,37 @@ def test_jobs_do_not_leak_scheduler_settings(manager: ModelManager) -> None:
     request = Txt2ImgRequest(prompt="x", width=64, height=64, steps=2, sampler=Sampler.DPMPP_2M, scheduler="karras")
     run_txt2img(base, request, [1], lambda *_: None)
     assert dict(base.scheduler.config) == before
+
+
+def test_the_tiny_inpainting_checkpoint_is_detected_and_derives_the_sd_inpaint_pipeline(
+    manager: ModelManager, models_dir: Path
+) -> None:
+    from diffusers import AutoPipelineForInpainting, StableDiffusionInpaintPipeline
+
+    entry = ModelRegistry(models_dir).find_checkpoint_entry("tiny-inpaint")
+    assert entry.inpaint is True and entry.arch.value == "sd1"
+    assert ModelRegistry(models_dir).find_checkpoint_entry("tiny").inpaint is False
+    base = manager.get("tiny-inpaint")
+    assert base.unet.config.in_channels == 9
+    derived = AutoPipelineForInpainting.from_pipe(base)
+    assert type(derived) is StableDiffusionInpaintPipeline
+    assert derived.unet is base.unet  # shared weights, no reload
+
+
+@pytest.mark.parametrize("model", ["tiny", "tiny-inpaint"])
+def test_inpaint_only_masked_in_process(manager: ModelManager, model: str) -> None:
+    """The box around the mask is repainted at width x height and pasted back: the output keeps the image's size
+    (not a multiple of 8 here), pixels outside the mask are the input's, the masked ones change."""
+    rng = np.random.default_rng(11)
+    image = Image.fromarray(rng.integers(0, 255, (90, 150, 3), dtype=np.uint8), "RGB")
+    mask = Image.new("L", (150, 90), 0)
+    mask.paste(255, (100, 20, 130, 60))
+    request = InpaintRequest(
+        prompt="a window", image="upl_a", mask="upl_b", width=64, height=64, steps=2, strength=1.0,
+        inpaint_full_res=True, inpaint_full_res_padding=8,
+    )  # fmt: skip
+    images = run_txt2img(manager.get(model), request, [3], lambda *_: None, inputs={"image": image, "mask": mask})
+    assert images[0].size == (150, 90)
+    before, after, selected = np.asarray(image).astype(int), np.asarray(images[0]).astype(int), np.asarray(mask) > 0
+    assert np.array_equal(after[~selected], before[~selected])
+    assert np.abs(after[selected] - before[selected]).mean() > 5

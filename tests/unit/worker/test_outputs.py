@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from schemas.generation import Txt2ImgRequest
+from schemas.generation import InpaintRequest, Txt2ImgRequest
 from worker.outputs import infotext, write_atomically, write_images
 
 
@@ -20,6 +20,19 @@ def test_infotext_matches_a1111_layout() -> None:
         "Version: sdqueue 0.1.0"
     )
     assert "Negative prompt" not in infotext(Txt2ImgRequest(prompt="a"), 1, "m", "v")
+
+
+def test_infotext_of_inpaint_only_masked() -> None:
+    request = InpaintRequest(
+        prompt="a door", image="upl_x", mask="upl_y", width=64, height=64, inpaint_full_res=True, mask_blur=6
+    )
+    text = infotext(request, 5, "tiny-inpaint", "0.1.0")
+    assert (
+        "Size: 64x64, Denoising strength: 0.75, Mask blur: 6, Inpaint area: Only masked, Masked area padding: 32, "
+        "Model: tiny-inpaint" in text
+    )
+    whole = infotext(request.model_copy(update={"inpaint_full_res": False}), 5, "m", "v")
+    assert "Mask blur: 6, Model: m" in whole and "Inpaint area" not in whole
 
 
 def test_write_images_png_chunk_and_thumbnail_sizes(tmp_path: Path) -> None:
