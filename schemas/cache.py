@@ -20,6 +20,7 @@ from typing import Any
 
 from redis import Redis
 
+from schemas.jobs import JobPayload, JobResult, finished_record
 from schemas.settings import Settings
 
 
@@ -45,6 +46,15 @@ def link_outputs(source: Path, target: Path, files: list[str]) -> None:
             os.link(source / name, destination)
         except OSError:
             shutil.copy2(source / name, destination)
+
+
+def take_entry(outputs_dir: Path, payload: JobPayload, entry: CacheEntry) -> JobResult:
+    """Give ``payload``'s job the entry's images (links in its own folder) and its own job.json; its result."""
+    folder = outputs_dir / payload.job_id
+    link_outputs(outputs_dir / entry.job_id, folder, entry.files)
+    result = JobResult.model_validate(entry.result).model_copy(update={"cached": True})
+    (folder / "job.json").write_text(json.dumps(finished_record(payload, result), indent=2))
+    return result
 
 
 class CacheStore:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,20 @@ class JobResult(BaseModel):
     timings: WorkerTimings
     cached: bool = False
     safety: SafetyReport | None = None
+
+
+def finished_record(payload: JobPayload, result: JobResult) -> dict[str, Any]:
+    """What a finished job's ``job.json`` holds: who asked for what, and the result."""
+    return {
+        "id": payload.job_id,
+        "status": "finished",
+        "owner": payload.owner,
+        "model": payload.model,
+        "request": payload.request.model_dump(mode="json"),
+        "submitted_at": payload.submitted_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        **result.model_dump(mode="json"),
+    }
 
 
 class Progress(BaseModel):

@@ -22,7 +22,7 @@ from rq.results import Result
 
 from models.hashing import compute_sha256, content_sha256
 from models.registry import ModelRegistry
-from schemas.cache import CacheEntry, link_outputs
+from schemas.cache import CacheEntry, take_entry
 from schemas.events import publish_event
 from schemas.generation import Txt2ImgRequest, mentions
 from schemas.jobs import JobPayload, JobResult
@@ -126,10 +126,7 @@ def finish_from_cache(
 ) -> JobResult:
     """Record ``payload`` as a job that finished at once with the cached entry's images (hard links in its own
     folder); the worker is not involved. Returns its result."""
-    cached = JobResult.model_validate(entry.result)
-    folder = settings.outputs_dir / payload.job_id
-    link_outputs(settings.outputs_dir / entry.job_id, folder, entry.files)
-    result = cached.model_copy(update={"cached": True})
+    result = take_entry(settings.outputs_dir, payload, entry)
     now = datetime.now(UTC)
     ttl = settings.retention_seconds
     job = Job.create(
@@ -147,10 +144,6 @@ def finish_from_cache(
         meta={"owner": payload.owner, "mode": payload.request.mode, "model": payload.model, "cached": True},
     )
     job.enqueued_at = job.started_at = job.ended_at = now
-    record = {"id": payload.job_id, "status": "finished", "owner": payload.owner, "model": payload.model}
-    (folder / "job.json").write_text(
-        json.dumps({**record, "request": payload.request.model_dump(mode="json"), **result.model_dump(mode="json")})
-    )
     with redis.pipeline() as pipe:
         job.save(pipeline=pipe)
         Result.create(job, Result.Type.SUCCESSFUL, ttl=ttl, return_value=result.model_dump(mode="json"), pipeline=pipe)

@@ -7,14 +7,13 @@ second waits for the first and then takes its result, or generates itself if the
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from schemas.cache import CacheEntry, CacheStore, link_outputs
+from schemas.cache import CacheEntry, CacheStore, take_entry
 from schemas.jobs import JobPayload, JobResult
 from schemas.keys import RQ_SERIALIZER
 from worker import runtime
@@ -57,12 +56,6 @@ def _is_running(context: runtime.WorkerContext, job_id: str) -> bool:
 
 
 def take_cached(context: runtime.WorkerContext, payload: JobPayload, entry: CacheEntry) -> JobResult:
-    outputs = context.settings.outputs_dir
-    link_outputs(outputs / entry.job_id, outputs / payload.job_id, entry.files)
-    result = JobResult.model_validate(entry.result).model_copy(update={"cached": True})
-    record = {"id": payload.job_id, "status": "finished", "owner": payload.owner, "model": payload.model}
-    (outputs / payload.job_id / "job.json").write_text(
-        json.dumps({**record, "request": payload.request.model_dump(mode="json"), **result.model_dump(mode="json")})
-    )
+    result = take_entry(context.settings.outputs_dir, payload, entry)
     context.metrics.count("cache_requests", result="hit")
     return result

@@ -11,7 +11,6 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -19,7 +18,7 @@ from typing import IO, Any
 from PIL import Image, PngImagePlugin
 
 from schemas.generation import AnyRequest, ControlNetRequest, InpaintRequest, Txt2ImgRequest
-from schemas.jobs import ImageRecord, JobPayload, JobResult, WorkerTimings
+from schemas.jobs import ImageRecord, JobPayload, JobResult, WorkerTimings, finished_record
 from schemas.safety import SafetyReport
 
 THUMBNAIL_DIR = "thumbs"
@@ -151,19 +150,7 @@ def save_job(
         save_seconds=round(time.perf_counter() - generated, 4),
     )
     result = JobResult(images=records, seeds=seeds, model=payload.model, device=device, timings=timings, safety=safety)
-    write_job_json(
-        folder,
-        {
-            "id": payload.job_id,
-            "status": "finished",
-            "owner": payload.owner,
-            "model": payload.model,
-            "request": payload.request.model_dump(mode="json"),
-            "submitted_at": payload.submitted_at.isoformat(),
-            "finished_at": datetime.now(UTC).isoformat(),
-            **result.model_dump(mode="json"),
-        },
-    )
+    write_job_json(folder, finished_record(payload, result))
     return result
 
 
