@@ -13,34 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.05)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import BenchStack
 
 
 def direct_times(models_dir: Path, body: dict, jobs: int, warmup: int) -> list[float]:
@@ -162,57 +143,12 @@ def main() -> None:
         "force_regenerate": True,  # the same seed every job: without this, every job after the first is a cache hit
     }
 
-    from models.tiny import write_tiny_model
-
-    workdir = Path(tempfile.mkdtemp(prefix="sdq-bench-"))
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        models_dir = workdir / "models"
-        write_tiny_model(models_dir / "checkpoints" / "tiny")
-        direct = direct_times(models_dir, body, args.jobs, args.warmup)
-
-        redis_port, api_port = free_port(), free_port()
-        procs.append(
-            subprocess.Popen(
-                ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"],
-                stdout=subprocess.DEVNULL,
-            )
-        )
-        env = dict(
-            os.environ,
-            SDQ_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-            SDQ_DATA_DIR=str(workdir / "data"),
-            SDQ_MODELS_DIR=str(models_dir),
-            SDQ_PORT=str(api_port),
-            SDQ_LOG_LEVEL="warning",
-            PYTHONPATH=str(ROOT),
-        )
-        for role in ("worker", "api"):
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "cli", role],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        base = f"http://127.0.0.1:{api_port}"
-
-        def ready() -> bool:
-            try:
-                return requests.get(base + "/api/ready", timeout=2).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        wait(ready, 120, "the stack")
-        stack, views = stack_times(base, body, args.jobs, args.warmup, args.poll_ms / 1000, args.wait == "events")
-        hits = cache_hit_times(base, {**body, "force_regenerate": False}, args.jobs)
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            proc.wait(timeout=30)
-        shutil.rmtree(workdir, ignore_errors=True)
+    with BenchStack() as bench:
+        direct = direct_times(bench.models_dir, body, args.jobs, args.warmup)
+        bench.start_api()
+        bench.start_worker()
+        stack, views = stack_times(bench.base, body, args.jobs, args.warmup, args.poll_ms / 1000, args.wait == "events")
+        hits = cache_hit_times(bench.base, {**body, "force_regenerate": False}, args.jobs)
 
     d, s = statistics.median(direct), statistics.median(stack)
     print(

@@ -9,12 +9,11 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from redis import Redis
-
 from auth.apikeys import ApiKeyStore
 from auth.principal import Role, Scope, scopes_for_roles
 from auth.users import NoSuchUser, UserExists, UserStore
 from schemas.settings import Settings
+from store.connection import connect
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: object) -> None:  # type: ignore[type-arg]
@@ -55,7 +54,7 @@ def _password(from_stdin: bool) -> str:
 
 
 def run_users(settings: Settings, args: argparse.Namespace) -> int:
-    store = UserStore(Redis.from_url(settings.redis_url))
+    store = UserStore(connect(settings.redis_url))
     try:
         if args.action == "add":
             roles = [Role(r) for r in (args.role or ["user"])]
@@ -78,7 +77,7 @@ def run_users(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_keys(settings: Settings, args: argparse.Namespace) -> int:
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url)
     keys = ApiKeyStore(redis)
     if args.action == "create":
         owner = UserStore(redis).get(args.owner)

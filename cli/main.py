@@ -120,11 +120,10 @@ def run_api(settings: Settings) -> int:
 
 
 def run_sweep(settings: Settings) -> int:
-    from redis import Redis
-
+    from store.connection import connect
     from worker.retention import sweep
 
-    report = sweep(Redis.from_url(settings.redis_url), settings)
+    report = sweep(connect(settings.redis_url), settings)
     print(f"deleted {len(report.deleted)} job(s); outputs: {report.bytes} bytes in {report.folders} folder(s)")
     return 0
 

@@ -7,17 +7,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from redis import Redis
-from redis.asyncio import Redis as AsyncRedis
 
 from auth.service import AuthService
 from models.registry import ModelRegistry
 from schemas.settings import Settings
 from schemas.version import VERSION
+from server.events import BLOCK_MS
 from server.jobs import JobService
 from server.limits import BodySizeLimit
 from server.problems import install_problem_handlers
 from server.routes import auth, cache, generate, jobs, models, queue, system, watermark
+from store.connection import connect, connect_async
 
 DESCRIPTION = """
 Self-hosted Stable Diffusion over HTTP. Submit a generation request, get a job id at once (202), poll the job or
@@ -29,8 +29,8 @@ follow its events, download PNGs and WebP thumbnails. Every 4xx/5xx answer is RF
 
 def create_app(settings: Settings) -> FastAPI:
     """Raises ``auth.keys.InsecureConfiguration`` for a weak JWT secret outside development."""
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=10)
-    aredis = AsyncRedis.from_url(settings.redis_url, socket_connect_timeout=2)
+    redis = connect(settings.redis_url)
+    aredis = connect_async(settings.redis_url, blocking_seconds=BLOCK_MS / 1000)
     auth_service = AuthService(settings, redis)
 
     @asynccontextmanager

@@ -3,16 +3,20 @@
 Stream entries keep their Redis ids as SSE ids: a client reconnecting with ``Last-Event-ID`` gets only what
 came after. While the job waits, ``queued`` events report its position as it moves (those carry no id).
 The terminal event (``finished | failed | canceled``) carries the same body as ``GET /api/v1/jobs/{id}``;
-a client that connects after the end gets it at once.
+a client that connects after the end gets it at once. When Redis goes away mid-stream the stream ends; a client
+reconnects (with ``Last-Event-ID``) and gets a 503 until Redis is back, then what it missed.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.concurrency import run_in_threadpool
 
 from schemas.jobs import JobStatus
@@ -21,8 +25,20 @@ from server.jobs import JobService
 
 BLOCK_MS = 1000
 
+log = logging.getLogger(__name__)
+
 
 async def job_events(
+    jobs: JobService, aredis: AsyncRedis, job_id: str, last_event_id: str | None
+) -> AsyncIterator[dict[str, Any]]:
+    try:
+        async for message in _job_events(jobs, aredis, job_id, last_event_id):
+            yield message
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        log.warning("job %s: event stream ended, Redis unreachable: %s", job_id, exc)
+
+
+async def _job_events(
     jobs: JobService, aredis: AsyncRedis, job_id: str, last_event_id: str | None
 ) -> AsyncIterator[dict[str, Any]]:
     key = events_key(job_id)

@@ -8,8 +8,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from rq.job import JobStatus as RQStatus
 from auth.principal import ANONYMOUS_ADMIN, Principal
 from models.registry import ModelRegistry
 from schemas.cache import CacheStore
-from schemas.errors import PROBLEM_TYPE_BASE, FieldPath, NotFound, Problem, RequestInvalid, Unavailable, body_loc
+from schemas.errors import PROBLEM_TYPE_BASE, FieldPath, NotFound, Problem, RequestInvalid, body_loc
 from schemas.events import publish_event
 from schemas.generation import AnyRequest, ControlNetRequest, Txt2ImgRequest
 from schemas.jobs import (
@@ -73,14 +72,6 @@ _STATUS_MAP = {
     RQStatus.STOPPED: JobStatus.CANCELED,
     RQStatus.CANCELED: JobStatus.CANCELED,
 }
-
-
-@contextmanager
-def redis_errors_as_unavailable() -> Iterator[None]:
-    try:
-        yield
-    except RedisError as exc:
-        raise Unavailable(f"cannot reach Redis: {exc}") from exc
 
 
 def _job_url(job_id: str) -> str:
@@ -203,37 +194,35 @@ class JobService:
                 return hit
         queue = self.queue.queue_for(request.priority)
         ttl = self.settings.retention_seconds
-        with redis_errors_as_unavailable():
-            self.redis.zadd(jobs_index_key(self.settings.queue_name), {job_id: submitted.timestamp()})
-            queue.enqueue_call(
-                RUN_JOB_TASK,
-                args=(payload.model_dump(mode="json"),),
-                job_id=job_id,
-                timeout=self.settings.job_timeout,
-                result_ttl=ttl,
-                failure_ttl=ttl,
-                ttl=ttl,
-                description=f"{request.mode} {model}",
-                meta={"owner": owner, "mode": request.mode, "model": model},
-            )
-            position = self.queue.position(job_id, queue.name)
-            publish_event(self.redis, job_id, Event.QUEUED, {"position": position}, ttl)
+        self.redis.zadd(jobs_index_key(self.settings.queue_name), {job_id: submitted.timestamp()})
+        queue.enqueue_call(
+            RUN_JOB_TASK,
+            args=(payload.model_dump(mode="json"),),
+            job_id=job_id,
+            timeout=self.settings.job_timeout,
+            result_ttl=ttl,
+            failure_ttl=ttl,
+            ttl=ttl,
+            description=f"{request.mode} {model}",
+            meta={"owner": owner, "mode": request.mode, "model": model},
+        )
+        position = self.queue.position(job_id, queue.name)
+        publish_event(self.redis, job_id, Event.QUEUED, {"position": position}, ttl)
         self.metrics.count("jobs_submitted", mode=request.mode)
         return JobAccepted(id=job_id, position=position, links={"self": _job_url(job_id)})
 
     def _from_cache(self, payload: JobPayload, key: str) -> JobAccepted | None:
         """A finished job from the cache, or None (then noting whether an identical job is already on its way)."""
-        with redis_errors_as_unavailable():
-            entry = self.cache.lookup(key)
-            if entry is None:
-                pending = not self.cache.mark_pending(key, payload.job_id)
-                self.metrics.count("cache_requests", result="attached" if pending else "miss")
-                return None
-            queue = self.queue.queue_for(payload.request.priority)
-            finish_from_cache(self.settings, self.redis, payload, entry, queue.name)
-            self.metrics.count("cache_requests", result="hit")
-            self.metrics.count("jobs_submitted", mode=payload.request.mode)
-            self.metrics.count("jobs", mode=payload.request.mode, status="finished")
+        entry = self.cache.lookup(key)
+        if entry is None:
+            pending = not self.cache.mark_pending(key, payload.job_id)
+            self.metrics.count("cache_requests", result="attached" if pending else "miss")
+            return None
+        queue = self.queue.queue_for(payload.request.priority)
+        finish_from_cache(self.settings, self.redis, payload, entry, queue.name)
+        self.metrics.count("cache_requests", result="hit")
+        self.metrics.count("jobs_submitted", mode=payload.request.mode)
+        self.metrics.count("jobs", mode=payload.request.mode, status="finished")
         shutil.rmtree(input_folder(self.settings.data_dir, payload.job_id), ignore_errors=True)  # not needed
         return JobAccepted(
             id=payload.job_id,
@@ -248,11 +237,10 @@ class JobService:
         """The RQ job ``job_id`` if it runs ``task``: generation jobs and model operations never mix."""
         if not is_job_id(job_id):
             raise NotFound(f"no {what} {job_id!r}")
-        with redis_errors_as_unavailable():
-            try:
-                job = Job.fetch(job_id, connection=self.redis, serializer=RQ_SERIALIZER)
-            except NoSuchJobError as exc:
-                raise NotFound(f"no {what} {job_id!r}") from exc
+        try:
+            job = Job.fetch(job_id, connection=self.redis, serializer=RQ_SERIALIZER)
+        except NoSuchJobError as exc:
+            raise NotFound(f"no {what} {job_id!r}") from exc
         if job.func_name != task:
             raise NotFound(f"no {what} {job_id!r}")
         return job
@@ -262,13 +250,11 @@ class JobService:
 
     def view(self, job_id: str) -> JobView:
         job = self.fetch(job_id)
-        with redis_errors_as_unavailable():
-            return self.build_view(job)
+        return self.build_view(job)
 
     def status(self, job_id: str) -> JobStatus:
         job = self.fetch(job_id)
-        with redis_errors_as_unavailable():
-            return _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+        return _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
 
     def build_view(self, job: Job) -> JobView:
         payload = JobPayload.model_validate(job.args[0])
@@ -357,9 +343,8 @@ class JobService:
     def image_path(self, job: Job, index: int, *, thumbnail: bool) -> Path:
         """The file of image ``index`` of a finished job; NotFound for anything else."""
         job_id = job.id
-        with redis_errors_as_unavailable():
-            finished = job.get_status(refresh=False) == RQStatus.FINISHED
-            result = self._result(job) if finished else None
+        finished = job.get_status(refresh=False) == RQStatus.FINISHED
+        result = self._result(job) if finished else None
         records = {rec.index: rec for rec in (result.images if result else [])}
         if index not in records:
             raise NotFound(f"job {job_id} has no image {index}")
@@ -382,55 +367,52 @@ class JobService:
         """Newest first, filtered (``owner`` None: everyone's); pages of ``limit``."""
         low = since.timestamp() if since else "-inf"
         skip, wanted, items = (page - 1) * limit, limit + 1, []
-        with redis_errors_as_unavailable():
-            members: Any = self.redis.zrevrangebyscore(jobs_index_key(self.settings.queue_name), "+inf", low)
-            ids = [raw.decode() for raw in members]
-            for start in range(0, len(ids), 100):
-                for job in Job.fetch_many(ids[start : start + 100], connection=self.redis, serializer=RQ_SERIALIZER):
-                    if job is None or (owner is not None and job.meta.get("owner") != owner):
-                        continue
-                    view = self.build_view(job)
-                    if (status and view.status is not status) or (mode and view.mode != mode):
-                        continue
-                    if skip:
-                        skip -= 1
-                        continue
-                    items.append(view)
-                    if len(items) == wanted:
-                        break
+        members: Any = self.redis.zrevrangebyscore(jobs_index_key(self.settings.queue_name), "+inf", low)
+        ids = [raw.decode() for raw in members]
+        for start in range(0, len(ids), 100):
+            for job in Job.fetch_many(ids[start : start + 100], connection=self.redis, serializer=RQ_SERIALIZER):
+                if job is None or (owner is not None and job.meta.get("owner") != owner):
+                    continue
+                view = self.build_view(job)
+                if (status and view.status is not status) or (mode and view.mode != mode):
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                items.append(view)
                 if len(items) == wanted:
                     break
+            if len(items) == wanted:
+                break
         return JobPage(items=items[:limit], page=page, limit=limit, has_more=len(items) > limit)
 
     # -- control ------------------------------------------------------------------------------------
     def cancel(self, job: Job) -> CancelResult:
         """Queued: leaves the queue now. Started: the worker stops it at its next step. Ended: unchanged."""
         job_id = job.id
-        with redis_errors_as_unavailable():
-            status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
-            if status.is_terminal:
-                return CancelResult(id=job_id, status=status, detail=f"the job had already ended {status.value}")
-            if status is JobStatus.QUEUED and self.queue.cancel_queued(job):
-                self.metrics.count("jobs", mode=str(job.meta.get("mode", "")), status="canceled")
-                return CancelResult(id=job_id, status=JobStatus.CANCELED, detail="removed from the queue")
-            self.redis.set(cancel_key(job_id), 1, ex=self.settings.retention_seconds)
+        status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+        if status.is_terminal:
+            return CancelResult(id=job_id, status=status, detail=f"the job had already ended {status.value}")
+        if status is JobStatus.QUEUED and self.queue.cancel_queued(job):
+            self.metrics.count("jobs", mode=str(job.meta.get("mode", "")), status="canceled")
+            return CancelResult(id=job_id, status=JobStatus.CANCELED, detail="removed from the queue")
+        self.redis.set(cancel_key(job_id), 1, ex=self.settings.retention_seconds)
         return CancelResult(id=job_id, status=JobStatus.STARTED, detail="the worker stops the job at its next step")
 
     def enqueue_model_operation(self, action: str, model: str, **extra: str) -> ModelOperation:
         """Queue a load/unload (or a watermark check: ``upload=``) at high priority, ahead of generation jobs."""
         operation_id = uuid.uuid4().hex
-        with redis_errors_as_unavailable():
-            self.queue.queue_for(Priority.HIGH).enqueue_call(
-                CONTROL_TASK,
-                args=({"action": action, "model": model, **extra},),
-                job_id=operation_id,
-                timeout=self.settings.job_timeout,
-                result_ttl=3600,
-                failure_ttl=3600,
-                description=f"{action} {model}",
-                meta={"action": action, "model": model},
-                at_front=True,
-            )
+        self.queue.queue_for(Priority.HIGH).enqueue_call(
+            CONTROL_TASK,
+            args=({"action": action, "model": model, **extra},),
+            job_id=operation_id,
+            timeout=self.settings.job_timeout,
+            result_ttl=3600,
+            failure_ttl=3600,
+            description=f"{action} {model}",
+            meta={"action": action, "model": model},
+            at_front=True,
+        )
         return self.model_operation(operation_id)
 
     def wait_operation(self, operation_id: str, seconds: float) -> ModelOperation:
@@ -444,9 +426,8 @@ class JobService:
 
     def model_operation(self, operation_id: str) -> ModelOperation:
         job = self._fetch_task(operation_id, CONTROL_TASK, "operation")
-        with redis_errors_as_unavailable():
-            status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
-            result = job.return_value() if status is JobStatus.FINISHED else None
+        status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+        result = job.return_value() if status is JobStatus.FINISHED else None
         error = None
         if status is JobStatus.FAILED:
             error = str(job.meta.get("error", {}).get("detail") or (job.exc_info or "").strip().splitlines()[-1:])
@@ -461,24 +442,21 @@ class JobService:
         )
 
     def queued_count(self, owner: str) -> int:
-        with redis_errors_as_unavailable():
-            return sum(1 for job in self.queue.queued_jobs(limit=10_000) if job.owner == owner)
+        return sum(1 for job in self.queue.queued_jobs(limit=10_000) if job.owner == owner)
 
     def clear_queue(self) -> int:
-        with redis_errors_as_unavailable():
-            return self.queue.clear()
+        return self.queue.clear()
 
     def queue_view(self, owner: str | None) -> QueueView:
         """Counts and workers for everyone; the queued jobs of ``owner`` (None: all), with global positions."""
-        with redis_errors_as_unavailable():
-            workers = self.queue.workers()
-            return QueueView(
-                counts=self.queue.counts(),
-                workers_alive=len(workers),
-                workers=workers,
-                jobs=[j for j in self.queue.queued_jobs() if owner is None or j.owner == owner],
-                storage=self.queue.storage(),
-            )
+        workers = self.queue.workers()
+        return QueueView(
+            counts=self.queue.counts(),
+            workers_alive=len(workers),
+            workers=workers,
+            jobs=[j for j in self.queue.queued_jobs() if owner is None or j.owner == owner],
+            storage=self.queue.storage(),
+        )
 
     def readiness(self) -> tuple[bool, str]:
         try:

@@ -107,6 +107,48 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     process.wait(timeout=10)
 
 
+class LocalRedis:
+    """A redis-server of one test's own, with AOF on (``appendfsync everysec``), that the test may stop and start
+    again on the same port and folder: outages and restarts."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def answers(self) -> bool:
+        from redis import Redis
+        from redis.exceptions import RedisError
+
+        try:
+            return bool(Redis.from_url(self.url, socket_connect_timeout=1).ping())
+        except RedisError:
+            return False
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        command = [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--dir", str(self.folder), "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        wait_until(self.answers, 10, "redis-server")
+
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM): what was acknowledged is in the AOF."""
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+
+@pytest.fixture
+def local_redis(tmp_path: Path) -> Iterator[LocalRedis]:
+    """A started LocalRedis in this test's folder; stopped after the test."""
+    server = LocalRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
 @dataclass
 class Stack:
     """A running API (and usually a worker) on one queue of a real redis-server."""
@@ -148,8 +190,9 @@ class Stack:
         result: dict[str, Any] = self.wait_job(self.submit_id(**body))
         return result
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
-        self.worker = start_process("worker", self.env)
+    def start_worker(self, log: Path | None = None) -> subprocess.Popen[bytes]:
+        """Start `sdqueue worker` and wait for its heartbeat; ``log``: a file for its stdout and stderr."""
+        self.worker = start_process("worker", self.env, log=log)
 
         def alive() -> bool:
             assert self.worker is not None and self.worker.poll() is None, "worker exited"
@@ -183,8 +226,13 @@ def service_env(redis_url: str, data_dir: Path, models_dir: Path, **extra: str) 
     return env
 
 
-def start_process(role: str, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "cli", role, *args], env=env, cwd=ROOT)
+def start_process(role: str, env: dict[str, str], *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    if log is None:
+        return subprocess.Popen([sys.executable, "-m", "cli", role, *args], env=env, cwd=ROOT)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli", role, *args], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:

@@ -21,9 +21,11 @@ import uuid
 from types import FrameType
 from typing import Any
 
-from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from models.device import choose_device
 from models.manager import ModelManager
@@ -35,8 +37,9 @@ from schemas.errors import AppError
 from schemas.events import publish_event
 from schemas.keys import RQ_SERIALIZER, Event, queue_names, worker_heartbeat_key
 from schemas.settings import Settings
+from store.connection import connect
 from worker import runtime
-from worker.recovery import reap_orphans
+from worker.recovery import reap_orphans, recover
 from worker.retention import sweep
 from worker.safety import SafetyChecks
 from worker.transitions import mark_canceled, requeue_at_front
@@ -45,7 +48,17 @@ log = logging.getLogger(__name__)
 
 
 class SdqWorker(SimpleWorker):
-    """SimpleWorker plus: heartbeat and orphan reaping, retention sweeps, cancel/requeue outcomes, events."""
+    """SimpleWorker plus: heartbeat and orphan reaping, retention sweeps, cancel/requeue outcomes, events,
+    and a loop that rides out Redis outages.
+
+    Idle, the worker blocks in ``BLPOP`` for ``DEQUEUE_SECONDS`` at a time on a connection whose socket timeout
+    is longer than that (``store.connection``), so a job submitted to an idle worker starts at once. When Redis
+    goes away RQ's loop reconnects every ``max_connection_wait_time`` seconds (RQ's default backs off to 60 s);
+    the Redis calls RQ makes outside that loop are made to wait for Redis instead of ending the worker.
+    """
+
+    DEQUEUE_SECONDS = 60
+    max_connection_wait_time = 1.0
 
     def __init__(self, context: runtime.WorkerContext, **kwargs: Any) -> None:
         settings = context.settings
@@ -126,15 +139,71 @@ class SdqWorker(SimpleWorker):
             if self._stop_threads.wait(interval):
                 return
 
+    # -- Redis outages -------------------------------------------------------------------------------
+    @property
+    def dequeue_timeout(self) -> int:
+        return self.DEQUEUE_SECONDS
+
+    def check_for_suspension(self, burst: bool) -> None:
+        while True:
+            try:
+                return super().check_for_suspension(burst)
+            except (RedisConnectionError, RedisTimeoutError):
+                self._wait_for_redis()
+
+    def run_maintenance_tasks(self) -> None:
+        try:
+            super().run_maintenance_tasks()
+        except (RedisConnectionError, RedisTimeoutError) as exc:  # tried again on the next round
+            log.warning("worker %s: registry maintenance skipped, Redis unreachable: %s", self.name, exc)
+
+    def heartbeat(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().heartbeat(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError) as exc:  # the dequeue loop reconnects
+            log.warning("worker %s: RQ heartbeat failed, Redis unreachable: %s", self.name, exc)
+
+    def _wait_for_redis(self) -> None:
+        """Block until Redis answers a PING, trying every ``max_connection_wait_time`` seconds."""
+        lost = time.monotonic()
+        log.error("worker %s: Redis unreachable; retrying every %.0f s", self.name, self.max_connection_wait_time)
+        while True:
+            time.sleep(self.max_connection_wait_time)
+            try:
+                self.connection.ping()
+            except (RedisConnectionError, RedisTimeoutError):
+                continue
+            log.warning("worker %s: Redis answers again after %.1f s", self.name, time.monotonic() - lost)
+            return
+
+    def _recover_after_outage(self, job: Job) -> None:
+        """Redis went away while ``job`` ran, so its outcome was not written: once Redis is back, a job that has
+        not ended goes back to its queue (a retry) or fails, as if its worker had died."""
+        self._wait_for_redis()
+        try:
+            status = job.get_status(refresh=True)
+        except RedisError:
+            log.exception("job %s: cannot read its state after the Redis outage", job.id)
+            return
+        if status in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED):
+            return
+        recover(self.connection, self.context.settings, job, "Redis was unreachable")
+
     # -- job outcomes ---------------------------------------------------------------------------------
     def execute_job(self, job: Job, queue: Queue) -> None:
         self.context.current_job = job.id
-        self._beat()  # current job and model memory are visible at once, not only at the next beat
         try:
+            self._beat()  # current job and model memory are visible at once, not only at the next beat
             super().execute_job(job, queue)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.error("job %s: Redis unreachable while the job ran or ended: %s", job.id, exc)
+            self._recover_after_outage(job)
         finally:
             self.context.current_job = None
-            self._beat()
+            try:
+                self._beat()
+            except RedisError:
+                log.warning("worker %s: heartbeat failed, Redis unreachable", self.name)
 
     def handle_job_success(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
         super().handle_job_success(job, queue, *args, **kwargs)
@@ -194,7 +263,7 @@ def _record_load(context: runtime.WorkerContext, model: str, seconds: float) -> 
 
 
 def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True) -> None:
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url, blocking_seconds=SdqWorker.DEQUEUE_SECONDS)
     registry = ModelRegistry(settings.models_dir, settings.hub_models)
     budget = settings.model_memory_mb * 1024 * 1024 if settings.model_memory_mb else None
     configs = ConfigFolders(settings.data_dir / "cache" / "configs", settings.single_file_configs)

@@ -46,26 +46,21 @@ def reap_orphans(redis: Redis, settings: Settings, reaper: str) -> list[str]:
                 continue
             if not redis.set(reap_lock_key(job_id), reaper, nx=True, ex=60):
                 continue  # another worker is on it
-            recover(redis, settings, job)
+            recover(redis, settings, job, f"worker {job.worker_name} died")
             handled.append(job_id)
     return handled
 
 
-def recover(redis: Redis, settings: Settings, job: Job) -> None:
+def recover(redis: Redis, settings: Settings, job: Job, reason: str) -> None:
+    """A started job whose run was lost (``reason``): back to the front of its queue while it has retries left
+    (``SDQ_MAX_RETRIES``), else ``failed`` with ``worker_died``."""
     retries = int(job.meta.get("retries", 0))
-    owner = job.worker_name
     ttl = settings.retention_seconds
     if retries < settings.max_retries:
-        log.warning(
-            "job %s: worker %s died; re-queued (retry %d of %d)",
-            job.id,
-            owner,
-            retries + 1,
-            settings.max_retries,
-        )
-        requeue_at_front(redis, job, ttl, f"worker {owner} died", count_retry=True)
+        log.warning("job %s: %s; re-queued (retry %d of %d)", job.id, reason, retries + 1, settings.max_retries)
+        requeue_at_front(redis, job, ttl, reason, count_retry=True)
     else:
-        log.warning("job %s: worker %s died; no retries left, failing it", job.id, owner)
-        error = WorkerDied(f"worker died while running the job (worker {owner}; retries used: {retries})")
+        log.warning("job %s: %s; no retries left, failing it", job.id, reason)
+        error = WorkerDied(f"{reason} while the job ran (worker {job.worker_name}; retries used: {retries})")
         fail_job(redis, job, error, ttl)
         Metrics(redis, settings.queue_name).count("jobs", mode=str(job.meta.get("mode", "")), status="failed")

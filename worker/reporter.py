@@ -7,13 +7,17 @@ SIGINT/SIGTERM), which re-queues the job.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 
 from schemas.events import publish_event, queue_event
 from schemas.keys import Event, cancel_key, progress_key
+
+log = logging.getLogger(__name__)
 
 
 class JobCanceled(Exception):
@@ -31,6 +35,7 @@ class JobReporter:
         self._ttl = ttl_seconds
         self._abort_requested = abort_requested  # callable -> bool
         self._denoise_started: float | None = None
+        self._redis_lost = False
 
     def publish(self, event: Event, data: dict[str, Any]) -> None:
         publish_event(self._redis, self.job_id, event, data, self._ttl)
@@ -68,7 +73,10 @@ class JobReporter:
             self.publish(Event.PREVIEW, {"step": step, "image": data_url})
 
     def _report(self, data: dict[str, Any]) -> bool:
-        """Progress hash, progress event and the cancel check in one round trip; True when canceled."""
+        """Progress hash, progress event and the cancel check in one round trip; True when canceled.
+
+        Best effort: while Redis is unreachable the job goes on without reporting (and cannot be canceled);
+        its outcome is written once Redis answers again (``SdqWorker.execute_job``)."""
         fields: dict[Any, Any] = {
             "stage": data["stage"],
             "step": data["step"],
@@ -83,4 +91,14 @@ class JobReporter:
         pipe.expire(progress_key(self.job_id), self._ttl)
         queue_event(pipe, self.job_id, Event.PROGRESS, event, self._ttl)
         pipe.exists(cancel_key(self.job_id))
-        return bool(pipe.execute()[-1])
+        try:
+            canceled = bool(pipe.execute()[-1])
+        except RedisError as exc:
+            if not self._redis_lost:
+                log.warning("job %s: cannot report progress, Redis unreachable (%s); the job goes on", self.job_id, exc)
+            self._redis_lost = True
+            return False
+        if self._redis_lost:
+            log.info("job %s: Redis answers again", self.job_id)
+            self._redis_lost = False
+        return canceled

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from auth.deps import CanReadJobs, QueueAdmin
 from schemas.metrics import read_samples
 from server.deps import JobsDep, problem_responses
-from server.jobs import JobService, redis_errors_as_unavailable
+from server.jobs import JobService
 
 router = APIRouter(prefix="/api/v1", tags=["cache"])
 
@@ -47,8 +47,7 @@ def _stats(jobs: JobService) -> CacheStats:
 
 @router.get("/cache/stats", response_model=CacheStats, responses=problem_responses(401, 403, 503), summary="Cache use")
 async def cache_stats(jobs: JobsDep, principal: CanReadJobs) -> CacheStats:
-    with redis_errors_as_unavailable():
-        return await run_in_threadpool(_stats, jobs)
+    return await run_in_threadpool(_stats, jobs)
 
 
 @router.delete(
@@ -58,5 +57,4 @@ async def cache_stats(jobs: JobsDep, principal: CanReadJobs) -> CacheStats:
     summary="Empty the result cache (needs queue:admin); jobs and their images are not touched",
 )
 async def clear_cache(jobs: JobsDep, principal: QueueAdmin) -> CacheCleared:
-    with redis_errors_as_unavailable():
-        return CacheCleared(removed=await run_in_threadpool(jobs.cache.clear))
+    return CacheCleared(removed=await run_in_threadpool(jobs.cache.clear))

@@ -13,7 +13,6 @@ from auth.deps import CanReadJobs, CanReadMetrics
 from schemas.errors import PROBLEM_TYPE_BASE, Problem
 from schemas.version import VERSION
 from server.deps import JobsDep, problem_responses
-from server.jobs import redis_errors_as_unavailable
 from server.metrics import render, summary
 from server.problems import problem_response
 
@@ -70,6 +69,5 @@ async def system(jobs: JobsDep, principal: CanReadJobs) -> dict[str, Any]:
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, **problem_responses(401, 403, 503)},
 )
 async def metrics(jobs: JobsDep, principal: CanReadMetrics) -> Response:
-    with redis_errors_as_unavailable():
-        body = await run_in_threadpool(render, jobs)
+    body = await run_in_threadpool(render, jobs)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

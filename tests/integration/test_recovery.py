@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import ROOT, Stack, free_port, launch_stack, stop_process, wait_until
+from tests.conftest import ROOT, LocalRedis, Stack, launch_stack
 
 pytestmark = pytest.mark.integration
 
@@ -121,58 +120,20 @@ def test_job_over_its_time_limit_fails_and_worker_continues(stack: Stack, redis_
     assert stack.run(seed=2)["status"] == "finished"
 
 
-def test_queued_jobs_survive_redis_and_api_restart(models_dir, tmp_path: Path) -> None:
+def test_queued_jobs_survive_redis_and_api_restart(models_dir, local_redis: LocalRedis, tmp_path: Path) -> None:
     """AOF on: 20 queued jobs survive a redis-server restart and an API restart; a worker then runs them all."""
-    redis_dir = tmp_path / "redis"
-    redis_dir.mkdir()
-    port = free_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    command = [
-        shutil.which("redis-server") or "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        str(redis_dir),
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "everysec",
-        "--save",
-        "",
-    ]
-
-    def start_redis() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        wait_until(lambda: _pings(url), 10, "redis")
-        return process
-
-    redis_process = start_redis()
-    stack = launch_stack(url, models_dir, tmp_path / "data", worker=False)
+    stack = launch_stack(local_redis.url, models_dir, tmp_path / "data", worker=False)
     try:
         ids = [stack.submit_id(seed=s) for s in range(20)]
         stack.stop()
-        redis_process.send_signal(signal.SIGTERM)  # a clean shutdown; AOF (everysec) is on disk
-        redis_process.wait(timeout=20)
-        redis_process = start_redis()
-        stack = launch_stack(url, models_dir, tmp_path / "data", worker=False)
+        local_redis.stop()
+        local_redis.start()
+        stack = launch_stack(local_redis.url, models_dir, tmp_path / "data", worker=False)
         assert stack.get("/api/v1/queue")["counts"]["queued"] == 20
         stack.start_worker()
         assert [stack.wait_job(i)["status"] for i in ids] == ["finished"] * 20
     finally:
         stack.stop()
-        stop_process(redis_process)
-
-
-def _pings(url: str) -> bool:
-    from redis import Redis
-    from redis.exceptions import RedisError
-
-    try:
-        return bool(Redis.from_url(url).ping())
-    except RedisError:
-        return False
 
 
 def test_retention_sweep_deletes_expired_jobs_and_reports_usage(stack: Stack) -> None:
