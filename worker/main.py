@@ -39,6 +39,7 @@ from schemas.keys import RQ_SERIALIZER, Event, queue_names, worker_heartbeat_key
 from schemas.settings import Settings
 from store.connection import connect
 from worker import runtime
+from worker.allowed import ProjectJob
 from worker.recovery import reap_orphans, recover
 from worker.retention import sweep
 from worker.safety import SafetyChecks
@@ -63,10 +64,13 @@ class SdqWorker(SimpleWorker):
     def __init__(self, context: runtime.WorkerContext, **kwargs: Any) -> None:
         settings = context.settings
         queues = [
-            Queue(name, connection=context.redis, serializer=RQ_SERIALIZER) for name in queue_names(settings.queue_name)
+            Queue(name, connection=context.redis, serializer=RQ_SERIALIZER, job_class=ProjectJob)
+            for name in queue_names(settings.queue_name)
         ]
         name = f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
-        super().__init__(queues, name=name, connection=context.redis, serializer=RQ_SERIALIZER, **kwargs)
+        super().__init__(
+            queues, name=name, connection=context.redis, serializer=RQ_SERIALIZER, job_class=ProjectJob, **kwargs
+        )
         self.context = context
         context.worker_name = name
         self._stop_threads = threading.Event()
