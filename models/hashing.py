@@ -7,6 +7,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from schemas.keys import file_hash_key
+
 CHUNK = 8 * 1024 * 1024
 
 
@@ -22,14 +24,10 @@ def short_hash(sha256: str) -> str:
     return sha256[:10]
 
 
-def _key(path: Path) -> str:
-    return f"sdq:hash:{path}"
-
-
 def cached_sha256(redis: Any, path: Path) -> str | None:
     """The cached hash if the file still has the size and mtime it was hashed with."""
     stat = path.stat()
-    raw = redis.hgetall(_key(path))
+    raw = redis.hgetall(file_hash_key(path))
     data = {k.decode(): v.decode() for k, v in raw.items()}
     if data.get("size") == str(stat.st_size) and data.get("mtime") == repr(stat.st_mtime):
         return data.get("sha256")
@@ -42,7 +40,7 @@ def compute_sha256(redis: Any, path: Path) -> str:
         return found
     stat = path.stat()
     value = file_sha256(path)
-    redis.hset(_key(path), mapping={"size": stat.st_size, "mtime": repr(stat.st_mtime), "sha256": value})
+    redis.hset(file_hash_key(path), mapping={"size": stat.st_size, "mtime": repr(stat.st_mtime), "sha256": value})
     return value
 
 

@@ -74,6 +74,27 @@ def worker_heartbeat_key(worker_name: str) -> str:
 WORKER_HEARTBEAT_PATTERN = f"{_PREFIX}worker:*"
 
 
+def upload_owner_key(upload_id: str) -> str:
+    """String: the owner of an upload (``data/uploads/<id>.png``); expires with retention."""
+    return f"{_PREFIX}upload:{upload_id}"
+
+
+def file_hash_key(path: object) -> str:
+    """Hash {sha256, size, mtime} of a model file, so a file is hashed once while it is unchanged."""
+    return f"{_PREFIX}hash:{path}"
+
+
+def metrics_key(base_queue: str) -> str:
+    """Hash of every counter and histogram bucket (``<name>\\t<labels JSON>[\\t<le>]`` -> number)."""
+    return f"{_PREFIX}metrics:{base_queue}"
+
+
+def cache_prefix(base_queue: str) -> str:
+    """Result-cache keys: ``<prefix>:entry:<key>``, ``:lru`` (sorted set), ``:sizes`` (hash), ``:lock:<key>``,
+    ``:pending:<key>``."""
+    return f"{_PREFIX}cache:{base_queue}"
+
+
 class Event(StrEnum):
     QUEUED = "queued"
     STARTED = "started"

@@ -19,7 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from schemas.watermark import WatermarkPosition
+from schemas.watermark import VisibleWatermark, WatermarkOptions, WatermarkPosition
 
 CONFIG_ENV = "SDQ_CONFIG"
 AUTH_MODES = ("none", "optional", "jwt", "api-key", "pam", "unix")
@@ -210,6 +210,21 @@ class Settings(BaseSettings):
     @property
     def auth_modes(self) -> frozenset[str]:
         return frozenset(self.auth.split(","))
+
+    def visible_mark(self, options: WatermarkOptions | None) -> VisibleWatermark | None:
+        """A request's visible-mark options over this server's defaults; None when there is no text."""
+        chosen = options or WatermarkOptions()
+        text = self.watermark_text if chosen.text is None else chosen.text
+        if not text:
+            return None
+        return VisibleWatermark(
+            text=text,
+            position=chosen.position or self.watermark_position,
+            opacity=self.watermark_opacity if chosen.opacity is None else chosen.opacity,
+            font_size=chosen.font_size or self.watermark_font_size,
+            font_color=chosen.font_color or self.watermark_font_color,
+            margin=self.watermark_margin if chosen.margin is None else chosen.margin,
+        )
 
     @property
     def auth_enabled(self) -> bool:

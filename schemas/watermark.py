@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
-
-if TYPE_CHECKING:
-    from schemas.settings import Settings
 
 
 class WatermarkPosition(StrEnum):
@@ -50,22 +47,6 @@ class VisibleWatermark(BaseModel):
     font_size: int | None
     font_color: tuple[int, int, int]
     margin: int
-
-
-def visible_mark(options: WatermarkOptions | None, settings: Settings) -> VisibleWatermark | None:
-    """The request's visible-mark options over the server's defaults; None when there is no text."""
-    chosen = options or WatermarkOptions()
-    text = settings.watermark_text if chosen.text is None else chosen.text
-    if not text:
-        return None
-    return VisibleWatermark(
-        text=text,
-        position=chosen.position or settings.watermark_position,
-        opacity=settings.watermark_opacity if chosen.opacity is None else chosen.opacity,
-        font_size=chosen.font_size or settings.watermark_font_size,
-        font_color=chosen.font_color or settings.watermark_font_color,
-        margin=settings.watermark_margin if chosen.margin is None else chosen.margin,
-    )
 
 
 class WatermarkCheck(BaseModel):

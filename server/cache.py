@@ -22,8 +22,6 @@ from rq.results import Result
 
 from models.hashing import compute_sha256, content_sha256
 from models.registry import ModelRegistry
-from schemas.cache import CacheEntry, take_entry
-from schemas.events import publish_event
 from schemas.generation import Txt2ImgRequest, mentions
 from schemas.jobs import JobPayload, JobResult
 from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event, jobs_index_key
@@ -31,8 +29,9 @@ from schemas.models import ModelType
 from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
 from schemas.version import VERSION
-from schemas.watermark import visible_mark
 from server.images import UPLOAD_ID, upload_path
+from store.cache import CacheEntry, take_entry
+from store.events import publish_event
 
 KEY_VERSION = 1
 NOT_PIXELS = {"priority", "force_regenerate", "watermark"}
@@ -117,7 +116,7 @@ class RequestKeys:
         }
 
     def _watermark(self, request: Any) -> dict[str, Any] | None:
-        mark = visible_mark(request.watermark, self.settings)
+        mark = self.settings.visible_mark(request.watermark)
         return mark.model_dump(mode="json") if mark is not None else None
 
 

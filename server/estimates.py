@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, get_args
 
 from redis import Redis
@@ -18,10 +17,11 @@ from schemas.generation import (
     Txt2ImgRequest,
 )
 from schemas.jobs import Estimate
-from schemas.keys import Priority, step_stats_key
+from schemas.keys import Priority
 from schemas.models import ModelType
 from schemas.settings import Settings
 from schemas.upscale import UpscaleRequest
+from store.stepstats import read_step_stats
 
 
 def estimate(redis: Redis, request: AnyRequest, model: str) -> Estimate:
@@ -29,8 +29,7 @@ def estimate(redis: Redis, request: AnyRequest, model: str) -> Estimate:
 
     The exact size when measured; else the measured size nearest in pixels, scaled by the pixel ratio.
     """
-    raw: dict[bytes, bytes] = redis.hgetall(step_stats_key(model))  # type: ignore[assignment]
-    measured = {k.decode(): json.loads(v) for k, v in raw.items()}
+    measured = read_step_stats(redis, model)
     if not measured:
         return Estimate(seconds=None, basis="none", detail=f"no finished jobs of model {model!r} measured yet")
     width, height = request.width or 512, request.height or 512  # img2img/inpaint without a size: a guess
@@ -38,7 +37,7 @@ def estimate(redis: Redis, request: AnyRequest, model: str) -> Estimate:
     size = f"{width}x{height}"
     if size in measured:
         stats, scale, basis = measured[size], 1.0, "measured"
-        detail = f"from {stats['n']} job(s) of {model} at {size}"
+        detail = f"from {stats.n} job(s) of {model} at {size}"
     else:
 
         def area(key: str) -> int:
@@ -47,11 +46,11 @@ def estimate(redis: Redis, request: AnyRequest, model: str) -> Estimate:
 
         nearest = min(measured, key=lambda key: abs(area(key) - pixels))
         stats, scale, basis = measured[nearest], pixels / area(nearest), "scaled"
-        detail = f"scaled from {stats['n']} job(s) of {model} at {nearest}"
+        detail = f"scaled from {stats.n} job(s) of {model} at {nearest}"
     images = request.batch_size * (len(request.prompt_list()) if isinstance(request, Txt2ImgRequest) else 1)
     strength = request.denoising_strength
     steps = request.steps * (1.0 if strength is None else strength)  # img2img runs strength x steps
-    seconds = steps * images * stats["s_per_step"] * scale + images * stats["overhead_s"]
+    seconds = steps * images * stats.s_per_step * scale + images * stats.overhead_s
     return Estimate(seconds=round(seconds, 3), basis=basis, detail=detail)
 
 

@@ -26,6 +26,7 @@ from schemas.generation import (
     control_image_field,
 )
 from schemas.jobs import input_image_path
+from schemas.keys import upload_owner_key
 from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest
 from server.images import (
@@ -54,13 +55,13 @@ class InputStore:
     def _store(self, image: Image.Image, owner: str) -> str:
         upload_id = new_upload_id()
         write_png(image, upload_path(self.settings, upload_id))
-        self.redis.set(f"sdq:upload:{upload_id}", owner, ex=self.settings.retention_seconds)
+        self.redis.set(upload_owner_key(upload_id), owner, ex=self.settings.retention_seconds)
         return upload_id
 
     def _image(self, value: str, field: FieldPath, owner: str, *, grey: bool) -> _Loaded:
         """An owned upload, or inline data (base64, a fetched URL) checked and decoded; nothing is stored yet."""
         if UPLOAD_ID.fullmatch(value):
-            stored: Any = self.redis.get(f"sdq:upload:{value}")
+            stored: Any = self.redis.get(upload_owner_key(value))
             path = upload_path(self.settings, value)
             if stored is None or stored.decode() != owner or not path.is_file():
                 raise RequestInvalid.for_field(body_loc(field), f"unknown upload {value!r}")

@@ -21,9 +21,7 @@ from rq.job import JobStatus as RQStatus
 
 from auth.principal import ANONYMOUS_ADMIN, Principal
 from models.registry import ModelRegistry
-from schemas.cache import CacheStore
 from schemas.errors import PROBLEM_TYPE_BASE, FieldPath, NotFound, Problem, RequestInvalid, body_loc
-from schemas.events import publish_event
 from schemas.generation import AnyRequest, ControlNetRequest, Txt2ImgRequest
 from schemas.jobs import (
     CancelResult,
@@ -49,7 +47,6 @@ from schemas.keys import (
     Priority,
     cancel_key,
     jobs_index_key,
-    progress_key,
 )
 from schemas.models import Arch, ModelEntry, ModelOperation, ModelType
 from schemas.settings import Settings
@@ -58,6 +55,9 @@ from server.cache import RequestKeys, finish_from_cache, is_deterministic
 from server.inputs import InputStore
 from server.queue import QueueState
 from server.safety import PromptFilter
+from store.cache import CacheStore
+from store.events import publish_event
+from store.progress import ProgressRecord
 
 API_PREFIX = "/api/v1"
 FAMILIES = {Arch.SD1, Arch.SD2, Arch.SDXL}  # LoRAs of one family do not fit models of another
@@ -86,10 +86,6 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
 
 def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
-def _float(value: str | None) -> float | None:
-    return float(value) if value else None
 
 
 def _unsigned(path: str) -> str:
@@ -309,21 +305,19 @@ class JobService:
         return JobResult.model_validate(value) if value is not None else None
 
     def _progress(self, job_id: str, payload: JobPayload, status: JobStatus) -> Progress:
-        raw: dict[bytes, bytes] = self.redis.hgetall(progress_key(job_id))  # type: ignore[assignment]
-        data = {k.decode(): v.decode() for k, v in raw.items()}
-        total = int(data.get("total") or payload.request.steps)
-        step = int(data.get("step") or 0)
+        record = ProgressRecord.read(self.redis, job_id)
+        total = record.total if record and record.total else payload.request.steps
         if status is JobStatus.QUEUED:
             return Progress(step=0, total=total)
         if status is JobStatus.FINISHED:
             return Progress(step=total, total=total, stage="done")
         running = status is JobStatus.STARTED
         return Progress(
-            step=step,
+            step=record.step if record else 0,
             total=total,
-            stage=data.get("stage") or None,
-            eta_seconds=_float(data.get("eta")) if running else None,
-            its=_float(data.get("its")),
+            stage=record.stage or None if record else None,
+            eta_seconds=record.eta_seconds if record and running else None,
+            its=record.its if record else None,
         )
 
     def _error(self, job: Job) -> Problem:

@@ -1,4 +1,4 @@
-"""``/metrics``: the Redis-kept service metrics (``schemas.metrics``) plus live queue and worker gauges, rendered in
+"""``/metrics``: the Redis-kept service metrics (``store.metrics``) plus live queue and worker gauges, rendered in
 the Prometheus text format by prometheus-client at scrape time (a custom collector: nothing is cached here)."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from schemas.keys import Priority
-from schemas.metrics import METRICS, Sample, read_samples
 from server.jobs import JobService
+from store.metrics import METRICS, Sample, read_samples
 
 PREFIX = "sdq_"
 

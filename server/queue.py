@@ -3,10 +3,7 @@ clearing, and the last retention sweep's disk usage. Synchronous (redis-py and R
 
 from __future__ import annotations
 
-import json
 import time
-from datetime import UTC, datetime
-from typing import Any
 
 from redis import Redis
 from rq import Queue
@@ -14,21 +11,21 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
-from schemas.events import publish_event
 from schemas.jobs import JobPayload, JobStatus, QueuedJob, StorageView, WorkerView
 from schemas.keys import (
     PRIORITY_ORDER,
     RQ_SERIALIZER,
     RUN_JOB_TASK,
-    WORKER_HEARTBEAT_PATTERN,
     Event,
     Priority,
     cancel_key,
     queue_name,
-    storage_key,
 )
-from schemas.metrics import Metrics
 from schemas.settings import Settings
+from store.events import publish_event
+from store.heartbeat import live_heartbeats
+from store.metrics import Metrics
+from store.usage import StorageUsage
 
 
 class QueueState:
@@ -114,38 +111,11 @@ class QueueState:
 
     def workers(self) -> list[WorkerView]:
         """Workers of this queue with a live heartbeat (keys expire ``worker_heartbeat_ttl`` after it)."""
-        views = []
-        for key in self.redis.scan_iter(match=WORKER_HEARTBEAT_PATTERN, count=100):
-            raw: dict[bytes, bytes] = self.redis.hgetall(key)  # type: ignore[assignment]
-            data: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
-            if data.get("queue") != self.settings.queue_name:
-                continue  # a worker of another queue (or a key that expired meanwhile)
-            views.append(
-                WorkerView(
-                    name=data.get("name", ""),
-                    device=data.get("device") or None,
-                    previews=data.get("previews") or None,
-                    pid=int(data["pid"]) if data.get("pid") else None,
-                    current_job=data.get("current_job") or None,
-                    models_loaded=[m for m in data.get("models_loaded", "").split(",") if m],
-                    model_memory=json.loads(data.get("model_memory") or "{}"),
-                    policy=json.loads(data.get("policy") or "{}"),
-                    gpu=json.loads(data.get("gpu") or "{}") or None,
-                    features=json.loads(data.get("features") or "{}"),
-                )
-            )
-        return sorted(views, key=lambda w: w.name)
+        return [beat.view() for beat in live_heartbeats(self.redis, self.settings.queue_name)]
 
     def storage(self) -> StorageView:
-        raw: dict[bytes, bytes] = self.redis.hgetall(storage_key(self.settings.queue_name))  # type: ignore[assignment]
-        if not raw:
-            return StorageView()
-        data = {k.decode(): v.decode() for k, v in raw.items()}
-        return StorageView(
-            bytes=int(data["bytes"]),
-            folders=int(data["folders"]),
-            swept_at=datetime.fromtimestamp(float(data["swept_at"]), UTC),
-        )
+        usage = StorageUsage.read(self.redis, self.settings.queue_name)
+        return usage.view() if usage else StorageView()
 
     def readiness(self) -> tuple[bool, str]:
         """(ready, reason): Redis answers and at least one worker heartbeat is live."""

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from schemas.cache import CacheEntry, CacheStore, take_entry
 from schemas.jobs import JobPayload, JobResult
 from schemas.keys import RQ_SERIALIZER
+from store.cache import CacheEntry, CacheStore, take_entry
 from worker import runtime
 from worker.reporter import JobReporter
 

@@ -11,7 +11,6 @@ A third exits at once.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -34,10 +33,11 @@ from models.registry import ModelRegistry
 from models.single_file import ConfigFolders
 from models.watermark import is_invisible_available
 from schemas.errors import AppError
-from schemas.events import publish_event
-from schemas.keys import RQ_SERIALIZER, Event, queue_names, worker_heartbeat_key
+from schemas.keys import RQ_SERIALIZER, Event, queue_names
 from schemas.settings import Settings
 from store.connection import connect
+from store.events import publish_event
+from store.heartbeat import WorkerHeartbeat, delete_heartbeat
 from worker import runtime
 from worker.allowed import ProjectJob
 from worker.recovery import reap_orphans, recover
@@ -91,38 +91,32 @@ class SdqWorker(SimpleWorker):
             self._stop_threads.set()
             for thread in threads:
                 thread.join(timeout=5)
-            self.context.redis.delete(worker_heartbeat_key(self.name))
+            delete_heartbeat(self.context.redis, self.name)
 
     def _beat(self) -> None:
         manager = self.context.manager
-        fields: dict[Any, Any] = {
-            "name": self.name,
-            "queue": self.context.settings.queue_name,
-            "pid": os.getpid(),
-            "device": manager.policy.describe(),
-            "policy": json.dumps(manager.policy.effective),
-            "previews": self.context.previews.method if self.context.preview_every else "off",
-            "models_loaded": ",".join(manager.loaded),
-            "model_memory": json.dumps(
-                {
-                    "used_bytes": manager.used_bytes,
-                    "budget_bytes": manager.budget_bytes,
-                    "loads": manager.stats.loads,
-                    "hits": manager.stats.hits,
-                    "evictions": manager.stats.evictions,
-                    "last_load_seconds": manager.stats.last_load_seconds,
-                    "events": manager.stats.events,
-                }
-            ),
-            "current_job": self.context.current_job or "",
-            "gpu": json.dumps(manager.gpu_status()),
-            "features": json.dumps(self.context.features),
-        }
-        key = worker_heartbeat_key(self.name)
-        pipe = self.context.redis.pipeline(transaction=False)
-        pipe.hset(key, mapping=fields)
-        pipe.expire(key, self.context.settings.worker_heartbeat_ttl)
-        pipe.execute()
+        stats = manager.stats
+        WorkerHeartbeat(
+            name=self.name,
+            queue=self.context.settings.queue_name,
+            pid=os.getpid(),
+            device=manager.policy.describe(),
+            policy=manager.policy.effective,
+            previews=self.context.previews.method if self.context.preview_every else "off",
+            models_loaded=list(manager.loaded),
+            model_memory={
+                "used_bytes": manager.used_bytes,
+                "budget_bytes": manager.budget_bytes,
+                "loads": stats.loads,
+                "hits": stats.hits,
+                "evictions": stats.evictions,
+                "last_load_seconds": stats.last_load_seconds,
+                "events": stats.events,
+            },
+            current_job=self.context.current_job,
+            gpu=manager.gpu_status(),
+            features=self.context.features,
+        ).write(self.context.redis, self.context.settings.worker_heartbeat_ttl)
 
     def _heartbeat_loop(self) -> None:
         interval = max(1.0, self.context.settings.worker_heartbeat_ttl / 3)

@@ -14,13 +14,12 @@ from models.watermark import (
 )
 from schemas.generation import AnyRequest
 from schemas.settings import Settings
-from schemas.watermark import visible_mark
 
 
 def watermark(settings: Settings, request: AnyRequest, images: list[Image.Image]) -> tuple[list[Any], list[dict]]:
     """The images with the request's visible mark and the server's invisible one, and per image what was applied.
     Without the invisible-watermark package the invisible mark is skipped (the worker logs it at start)."""
-    mark = visible_mark(request.watermark, settings)
+    mark = settings.visible_mark(request.watermark)
     marked, records = [], []
     for image in images:
         if mark is not None:

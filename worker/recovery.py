@@ -18,9 +18,10 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry
 
 from schemas.errors import WorkerDied
-from schemas.keys import RQ_SERIALIZER, queue_names, reap_lock_key, worker_heartbeat_key
-from schemas.metrics import Metrics
+from schemas.keys import RQ_SERIALIZER, queue_names, reap_lock_key
 from schemas.settings import Settings
+from store.heartbeat import is_alive
+from store.metrics import Metrics
 from worker.transitions import fail_job, requeue_at_front
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def is_orphan(redis: Redis, job: Job) -> bool:
     owner = job.worker_name
-    return bool(owner) and not redis.exists(worker_heartbeat_key(owner))  # type: ignore[arg-type]
+    return bool(owner) and not is_alive(redis, str(owner))
 
 
 def reap_orphans(redis: Redis, settings: Settings, reaper: str) -> list[str]:

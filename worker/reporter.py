@@ -14,8 +14,9 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 
-from schemas.events import publish_event, queue_event
-from schemas.keys import Event, cancel_key, progress_key
+from schemas.keys import Event, cancel_key
+from store.events import publish_event, queue_event
+from store.progress import ProgressRecord
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +78,9 @@ class JobReporter:
 
         Best effort: while Redis is unreachable the job goes on without reporting (and cannot be canceled);
         its outcome is written once Redis answers again (``SdqWorker.execute_job``)."""
-        fields: dict[Any, Any] = {
-            "stage": data["stage"],
-            "step": data["step"],
-            "total": data["total"],
-            "its": data["its"] or "",
-            "eta": "" if data["eta_seconds"] is None else data["eta_seconds"],
-            "updated_at": time.time(),
-        }
         event = {k: v for k, v in data.items() if v is not None or k in ("stage", "step", "total")}
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(progress_key(self.job_id), mapping=fields)
-        pipe.expire(progress_key(self.job_id), self._ttl)
+        ProgressRecord.model_validate(data).queue_write(pipe, self.job_id, self._ttl)
         queue_event(pipe, self.job_id, Event.PROGRESS, event, self._ttl)
         pipe.exists(cancel_key(self.job_id))
         try:

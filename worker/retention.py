@@ -19,8 +19,9 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from schemas.jobs import is_job_id
-from schemas.keys import RQ_SERIALIZER, cancel_key, events_key, jobs_index_key, progress_key, storage_key
+from schemas.keys import RQ_SERIALIZER, cancel_key, events_key, jobs_index_key, progress_key
 from schemas.settings import Settings
+from store.usage import StorageUsage
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def sweep(redis: Redis, settings: Settings, now: float | None = None) -> SweepRe
             if upload.stat().st_mtime < cutoff:
                 upload.unlink(missing_ok=True)
     size, folders = _usage(outputs)
-    redis.hset(storage_key(settings.queue_name), mapping={"bytes": size, "folders": folders, "swept_at": now})
+    StorageUsage(bytes=size, folders=folders, swept_at=now).write(redis, settings.queue_name)
     if deleted:
         log.info(
             "retention sweep deleted %d job(s); outputs use %d bytes in %d folders",

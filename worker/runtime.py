@@ -13,8 +13,8 @@ from redis import Redis
 
 from models.manager import ModelManager
 from models.preview import PreviewDecoder
-from schemas.metrics import Metrics
 from schemas.settings import Settings
+from store.metrics import Metrics
 from worker.safety import SafetyChecks
 
 

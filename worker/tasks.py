@@ -8,7 +8,6 @@ to end the job ``canceled`` or to put it back in its queue instead. No partial o
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import shutil
@@ -32,10 +31,11 @@ from schemas.generation import (
     mentions,
 )
 from schemas.jobs import JobPayload, JobResult, input_image_path, upload_image_path
-from schemas.keys import Event, step_stats_key
+from schemas.keys import Event
 from schemas.models import ModelType
 from schemas.upscale import UpscaleRequest
 from schemas.version import VERSION
+from store.stepstats import StepStats, record_step_stats
 from worker import runtime
 from worker.caching import run_cached
 from worker.outputs import infotext, save_job
@@ -45,8 +45,6 @@ from worker.transitions import record_error
 from worker.upscaling import hires_upscaler, run_upscale
 
 log = logging.getLogger(__name__)
-
-STATS_SMOOTHING = 0.3  # weight of the newest measurement in the step-time average
 
 
 def run_job(payload_data: dict[str, Any]) -> dict[str, Any]:
@@ -221,17 +219,12 @@ def _record_step_time(context: runtime.WorkerContext, model: str, request: AnyRe
     """Keep a smoothed seconds-per-step-per-image for this model and size (used by /api/v1/estimate)."""
     images = len(result.images)
     units = request.steps * images
-    measured = {
-        "s_per_step": result.timings.generate_seconds / units,
-        "overhead_s": (result.timings.save_seconds / images) + result.timings.load_seconds,
-    }
-    key, field = step_stats_key(model), f"{request.width}x{request.height}"
+    measured = StepStats(
+        s_per_step=result.timings.generate_seconds / units,
+        overhead_s=(result.timings.save_seconds / images) + result.timings.load_seconds,
+    )
     try:
-        previous = json.loads(context.redis.hget(key, field) or "null")  # type: ignore[arg-type]
-        if previous:
-            for name in measured:
-                measured[name] = STATS_SMOOTHING * measured[name] + (1 - STATS_SMOOTHING) * previous[name]
-        context.redis.hset(key, field, json.dumps({**measured, "n": (previous or {}).get("n", 0) + 1}))
+        record_step_stats(context.redis, model, f"{request.width}x{request.height}", measured)
     except Exception:  # statistics are best effort; never fail a finished job over them
         log.warning("could not record step time for model %s", model, exc_info=True)
 

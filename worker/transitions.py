@@ -13,8 +13,8 @@ from rq.job import Job, JobStatus
 from rq.registry import CanceledJobRegistry, FailedJobRegistry, StartedJobRegistry
 
 from schemas.errors import AppError
-from schemas.events import publish_event
 from schemas.keys import RQ_SERIALIZER, Event
+from store.events import publish_event
 
 
 def _queue(redis: Redis, job: Job) -> Queue:

@@ -7,9 +7,9 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from auth.deps import CanReadJobs, QueueAdmin
-from schemas.metrics import read_samples
 from server.deps import JobsDep, problem_responses
 from server.jobs import JobService
+from store.metrics import read_samples
 
 router = APIRouter(prefix="/api/v1", tags=["cache"])
 

@@ -10,7 +10,7 @@ from PIL import Image, ImageFilter
 
 from models.watermark import apply_invisible, apply_visible, check_invisible
 from schemas.settings import Settings
-from schemas.watermark import VisibleWatermark, WatermarkOptions, WatermarkPosition, visible_mark
+from schemas.watermark import VisibleWatermark, WatermarkOptions, WatermarkPosition
 
 
 def ink_box(image: Image.Image) -> tuple[int, int, int, int]:
@@ -51,10 +51,10 @@ def test_automatic_font_size_grows_with_the_image() -> None:
 
 def test_request_options_override_the_server_defaults_field_by_field() -> None:
     settings = Settings(watermark_text="house", watermark_opacity=0.3)
-    merged = visible_mark(WatermarkOptions(position=WatermarkPosition.TOP_LEFT), settings)
+    merged = settings.visible_mark(WatermarkOptions(position=WatermarkPosition.TOP_LEFT))
     assert merged is not None and (merged.text, merged.position, merged.opacity) == ("house", "top-left", 0.3)
-    assert visible_mark(WatermarkOptions(text=""), settings) is None  # a request may leave the mark out
-    assert visible_mark(None, Settings()) is None  # no server text, no request text: no mark
+    assert settings.visible_mark(WatermarkOptions(text="")) is None  # a request may leave the mark out
+    assert Settings().visible_mark(None) is None  # no server text, no request text: no mark
 
 
 def smooth_picture(size: int = 256) -> Image.Image:

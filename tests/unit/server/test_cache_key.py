@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from redis import Redis
 
 from models.registry import ModelRegistry
-from schemas.cache import CacheStore
 from schemas.generation import Txt2ImgRequest
 from schemas.settings import Settings
 from schemas.upscale import UpscaleRequest
 from server.cache import RequestKeys, is_deterministic
+from store.cache import CacheStore
 
 BASE: dict[str, Any] = {"prompt": "a lighthouse", "seed": 7, "width": 64, "height": 64, "steps": 2}
 PIXEL_CHANGES: list[dict[str, Any]] = [

@@ -21,6 +21,7 @@ from typing import Any
 from redis import Redis
 
 from schemas.jobs import JobPayload, JobResult, finished_record
+from schemas.keys import cache_prefix
 from schemas.settings import Settings
 
 
@@ -63,7 +64,7 @@ class CacheStore:
         self.outputs_dir = outputs_dir
         self.ttl = ttl
         self.max_bytes = max_bytes
-        self._prefix = f"sdq:cache:{base_queue}"
+        self._prefix = cache_prefix(base_queue)
 
     @classmethod
     def for_settings(cls, settings: Settings, redis: Redis) -> CacheStore:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from redis import Redis
 from redis.exceptions import RedisError
 
+from schemas.keys import metrics_key
+
 log = logging.getLogger(__name__)
 
 METRICS: dict[str, tuple[str, str]] = {
@@ -35,10 +37,6 @@ METRICS: dict[str, tuple[str, str]] = {
 """Every Redis-kept metric: name (``sdq_`` prefix and ``_total`` are added on export) -> (type, help)."""
 
 SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-
-
-def metrics_key(base_queue: str) -> str:
-    return f"sdq:metrics:{base_queue}"
 
 
 def _field(name: str, labels: dict[str, str], suffix: str = "") -> str:
