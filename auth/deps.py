@@ -13,6 +13,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 
+from auth.clients import client_address
 from auth.principal import Principal, Scope
 from auth.service import AuthService
 from schemas.errors import Forbidden
@@ -42,6 +43,15 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def client_address_of(request: Request, auth: AuthDep) -> str:
+    """The caller's address for login limits: the socket peer, or X-Forwarded-For behind trusted proxies."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), auth.settings.trusted_proxies)
+
+
+ClientAddress = Annotated[str, Depends(client_address_of)]
 
 
 def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:

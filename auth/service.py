@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from redis import Redis
 
 from auth.apikeys import ApiKeyStore
 from auth.keys import SigningKeys, load_signing_keys
-from auth.limits import Limits
+from auth.limits import Limits, LoginLimits
 from auth.pam_check import is_in_group, pam_authenticate
 from auth.principal import ANONYMOUS_ADMIN, Principal, Role, Scope, scopes_for_roles
 from auth.signing import is_valid_signature, sign_path
@@ -20,6 +21,7 @@ from schemas.settings import Settings
 log = logging.getLogger(__name__)
 
 PASSWORD_MODES = frozenset({"jwt", "pam", "unix"})
+BAD_LOGIN = "invalid username or password"
 
 
 class AuthService:
@@ -29,7 +31,14 @@ class AuthService:
         self.enabled = settings.auth_enabled
         self.users = UserStore(redis)
         self.api_keys = ApiKeyStore(redis)
-        self.limits = Limits(redis, settings.login_max_failures, settings.login_window_seconds)
+        self.limits = Limits(
+            redis,
+            LoginLimits(
+                per_user=settings.login_max_failures,
+                per_address=settings.login_max_failures_per_address,
+                window=settings.login_window_seconds,
+            ),
+        )
         # With auth off nothing is signed or verified, so no secret file is created either.
         self.keys = load_signing_keys(settings) if self.enabled else SigningKeys("HS256", "", "", b"")
         self.tokens = TokenService(redis, self.keys, settings.access_token_ttl, settings.refresh_token_ttl)
@@ -92,6 +101,17 @@ class AuthService:
             if pam_authenticate(username, password, self.settings.pam_service):
                 return [Role.USER]
         return None
+
+    def log_in(self, username: str, password: str, address: str) -> dict[str, Any]:
+        """A token pair for the right password. The attempt is counted before the password is checked
+        (TooManyRequests once the user name or the address has used up its attempts); Unauthorized otherwise."""
+        self.limits.reserve_login(username, address)
+        roles = self.check_password(username, password)
+        if roles is None:
+            log.warning("failed login for %r from %s", username, address)
+            raise Unauthorized(BAD_LOGIN)
+        self.limits.release_login(username, address)
+        return self.tokens.issue(username, roles)
 
     # -- signed image URLs -------------------------------------------------------------------------------
     def sign(self, path: str) -> str:

@@ -115,7 +115,9 @@ def run_api(settings: Settings) -> int:
     except InsecureConfiguration as exc:
         print(f"refusing to start: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer as the client address;
+    # the API decides itself whom to believe (SDQ_TRUSTED_PROXIES, auth.clients).
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=False)
     return 0
 
 

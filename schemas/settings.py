@@ -108,8 +108,16 @@ class Settings(BaseSettings):
         ["generate", "jobs:read", "models:read"], description="Scopes of anonymous callers in optional mode."
     )
     high_priority_roles: list[str] = Field(["admin"], description="Roles that may submit priority 'high'.")
-    login_max_failures: int = Field(5, ge=1, description="Failed logins per user name / per address per window.")
+    login_max_failures: int = Field(5, ge=1, description="Failed logins per user name per window.")
+    login_max_failures_per_address: int = Field(
+        30, ge=1, description="Failed logins per client address per window (many users may share one address)."
+    )
     login_window_seconds: int = Field(900, ge=1, description="Window (and lockout) for failed logins.")
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        [],
+        description="Reverse proxies (a JSON list of CIDRs) whose X-Forwarded-For names the client address for "
+        "login limits; the right-most address not in the list is taken. Empty: the socket peer, XFF ignored.",
+    )
     submit_per_minute: int = Field(60, ge=1, description="Submissions per principal per minute.")
     max_queued_per_user: int = Field(50, ge=1, description="Queued jobs one principal may have at once.")
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest input image, bytes.")

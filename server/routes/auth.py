@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from auth.apikeys import ApiKeyRecord
-from auth.deps import AuthDep, CurrentPrincipal, UsersAdmin, oauth2_scheme
+from auth.deps import AuthDep, ClientAddress, CurrentPrincipal, UsersAdmin, oauth2_scheme
 from auth.principal import scopes_for_roles
 from auth.tokens import InvalidToken
 from auth.users import NoSuchUser, UserExists
@@ -34,8 +34,6 @@ from schemas.errors import Forbidden, NotFound, RequestInvalid, Unauthorized
 from server.deps import problem_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-
-BAD_LOGIN = "invalid username or password"
 
 
 async def _login_body(request: Request) -> LoginRequest:
@@ -66,18 +64,11 @@ async def _login_body(request: Request) -> LoginRequest:
         }
     },
 )
-async def login(request: Request, auth: AuthDep) -> TokenPair:
+async def login(request: Request, auth: AuthDep, address: ClientAddress) -> TokenPair:
     if not auth.accepts_passwords:
         raise NotFound("password login is not enabled (SDQ_AUTH has no jwt, pam or unix)")
     body = await _login_body(request)
-    address = request.client.host if request.client else "unknown"
-    await run_in_threadpool(auth.limits.check_login, body.username, address)
-    roles = await run_in_threadpool(auth.check_password, body.username, body.password)
-    if roles is None:
-        await run_in_threadpool(auth.limits.record_login_failure, body.username, address)
-        raise Unauthorized(BAD_LOGIN)
-    await run_in_threadpool(auth.limits.record_login_success, body.username)
-    return TokenPair(**await run_in_threadpool(auth.tokens.issue, body.username, roles))
+    return TokenPair(**await run_in_threadpool(auth.log_in, body.username, body.password, address))
 
 
 @router.post(
