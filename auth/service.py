@@ -13,7 +13,7 @@ from auth.limits import Limits, LoginLimits
 from auth.pam_check import is_in_group, pam_authenticate
 from auth.principal import ANONYMOUS_ADMIN, Principal, Role, Scope, scopes_for_roles
 from auth.signing import is_valid_signature, sign_path
-from auth.tokens import InvalidToken, TokenService
+from auth.tokens import InvalidToken, TokenPolicy, TokenService
 from auth.users import UserStore
 from schemas.errors import Unauthorized
 from schemas.settings import Settings
@@ -41,7 +41,13 @@ class AuthService:
         )
         # With auth off nothing is signed or verified, so no secret file is created either.
         self.keys = load_signing_keys(settings) if self.enabled else SigningKeys("HS256", "", "", b"")
-        self.tokens = TokenService(redis, self.keys, settings.access_token_ttl, settings.refresh_token_ttl)
+        policy = TokenPolicy(
+            access_ttl=settings.access_token_ttl,
+            refresh_ttl=settings.refresh_token_ttl,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+        self.tokens = TokenService(redis, self.keys, policy)
 
     @property
     def accepts_passwords(self) -> bool:

@@ -1,15 +1,17 @@
 """JWT access and refresh tokens (python-jose).
 
 Verification names the one configured algorithm, so ``alg: none`` and algorithm confusion (an HS256 token
-signed with the RS256 public key) are refused. Every token has a ``jti``: logout revokes it until its expiry
-(``sdq:revoked:<jti>``). A refresh token is valid once: its jti sits in ``sdq:refresh:<jti>`` and is taken
-with GETDEL when used, so a reused refresh token finds nothing and is refused.
+signed with the RS256 public key) are refused, and requires the configured issuer (``iss``) and audience
+(``aud``), so a token another service signed with a shared key is refused too. Every token has a ``jti``:
+logout revokes it until its expiry (``sdq:revoked:<jti>``). A refresh token is valid once: its jti sits in
+``sdq:refresh:<jti>`` and is taken with GETDEL when used, so a reused refresh token finds nothing and is refused.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from jose import JWTError, jwt
@@ -23,34 +25,44 @@ class InvalidToken(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class TokenPolicy:
+    access_ttl: int
+    refresh_ttl: int
+    issuer: str
+    audience: str
+
+
 class TokenService:
-    def __init__(self, redis: Redis, keys: SigningKeys, access_ttl: int, refresh_ttl: int) -> None:
+    def __init__(self, redis: Redis, keys: SigningKeys, policy: TokenPolicy) -> None:
         self.redis = redis
         self.keys = keys
-        self.access_ttl = access_ttl
-        self.refresh_ttl = refresh_ttl
+        self.policy = policy
 
     def _encode(self, claims: dict[str, Any]) -> str:
         return str(jwt.encode(claims, self.keys.signing_key, algorithm=self.keys.algorithm))
 
-    def issue(self, user: str, roles: list[Role]) -> dict[str, Any]:
+    def _claims(self, user: str, kind: str, ttl: int) -> dict[str, Any]:
         now = int(time.time())
-        access = {
+        return {
+            "iss": self.policy.issuer,
+            "aud": self.policy.audience,
             "sub": user,
-            "roles": list(roles),
-            "typ": "access",
+            "typ": kind,
             "iat": now,
-            "exp": now + self.access_ttl,
+            "exp": now + ttl,
             "jti": uuid.uuid4().hex,
         }
-        refresh_jti = uuid.uuid4().hex
-        refresh = {"sub": user, "typ": "refresh", "iat": now, "exp": now + self.refresh_ttl, "jti": refresh_jti}
-        self.redis.set(f"sdq:refresh:{refresh_jti}", user, ex=self.refresh_ttl)
+
+    def issue(self, user: str, roles: list[Role]) -> dict[str, Any]:
+        access = {**self._claims(user, "access", self.policy.access_ttl), "roles": list(roles)}
+        refresh = self._claims(user, "refresh", self.policy.refresh_ttl)
+        self.redis.set(f"sdq:refresh:{refresh['jti']}", user, ex=self.policy.refresh_ttl)
         return {
             "access_token": self._encode(access),
             "refresh_token": self._encode(refresh),
             "token_type": "bearer",
-            "expires_in": self.access_ttl,
+            "expires_in": self.policy.access_ttl,
         }
 
     def decode(self, token: str, expected_type: str) -> dict[str, Any]:
@@ -59,7 +71,15 @@ class TokenService:
                 token,
                 self.keys.verifying_key,
                 algorithms=[self.keys.algorithm],
-                options={"require_exp": True, "require_sub": True, "require_jti": True},
+                audience=self.policy.audience,
+                issuer=self.policy.issuer,
+                options={
+                    "require_exp": True,
+                    "require_sub": True,
+                    "require_jti": True,
+                    "require_iss": True,
+                    "require_aud": True,
+                },
             )
         except JWTError as exc:
             raise InvalidToken(str(exc)) from exc

@@ -95,11 +95,15 @@ class Settings(BaseSettings):
         "production", description="development allows weak JWT secrets; production refuses them."
     )
     jwt_secret: SecretStr | None = Field(
-        None, description="HS256 secret; unset: generated once and kept in <data_dir>/auth/secret.key (0600)."
+        None,
+        description="Secret the JWT (HS256) and signed-URL keys are derived from; unset: generated once and kept in "
+        "<data_dir>/auth/secret.key (0600).",
     )
     jwt_algorithm: Literal["HS256", "RS256", "ES256"] = Field("HS256", description="JWT signing algorithm.")
     jwt_private_key_file: Path | None = Field(None, description="PEM private key for RS256/ES256.")
     jwt_public_key_file: Path | None = Field(None, description="PEM public key for RS256/ES256.")
+    jwt_issuer: str = Field("sdqueue", min_length=1, description="iss claim of tokens; verification requires it.")
+    jwt_audience: str = Field("sdqueue-api", min_length=1, description="aud claim of tokens; verification requires it.")
     access_token_ttl: int = Field(900, ge=30, description="Seconds an access token lives.")
     refresh_token_ttl: int = Field(14 * 24 * 3600, ge=60, description="Seconds a refresh token lives.")
     pam_service: str = Field("login", description="PAM service for the pam/unix modes.")
