@@ -10,8 +10,9 @@ from redis import Redis
 from auth.apikeys import ApiKeyStore
 from auth.keys import SigningKeys, load_signing_keys
 from auth.limits import Limits, LoginLimits
-from auth.pam_check import is_in_group, pam_authenticate
+from auth.pam_check import is_in_group, pam_authenticate, system_account_problem
 from auth.principal import ANONYMOUS_ADMIN, Principal, Role, Scope, scopes_for_roles
+from auth.sessions import current_epoch, end_sessions
 from auth.signing import is_valid_signature, sign_path
 from auth.tokens import InvalidToken, TokenPolicy, TokenService
 from auth.users import UserStore
@@ -27,6 +28,7 @@ BAD_LOGIN = "invalid username or password"
 class AuthService:
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self.settings = settings
+        self.redis = redis
         self.modes = settings.auth_modes
         self.enabled = settings.auth_enabled
         self.users = UserStore(redis)
@@ -112,12 +114,36 @@ class AuthService:
         """A token pair for the right password. The attempt is counted before the password is checked
         (TooManyRequests once the user name or the address has used up its attempts); Unauthorized otherwise."""
         self.limits.reserve_login(username, address)
+        epoch = current_epoch(self.redis, username)
         roles = self.check_password(username, password)
         if roles is None:
             log.warning("failed login for %r from %s", username, address)
             raise Unauthorized(BAD_LOGIN)
         self.limits.release_login(username, address)
-        return self.tokens.issue(username, roles)
+        return self.tokens.issue(username, roles, epoch)
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """A new pair for a valid, unused refresh token of an account that may still log in. A system account
+        that is gone, locked or out of its group ends all its sessions here."""
+        try:
+            claims = self.tokens.refresh(refresh_token)
+        except InvalidToken as exc:
+            raise Unauthorized(f"invalid refresh token: {exc}") from exc
+        user = str(claims["sub"])
+        record = self.users.get(user)
+        if record is not None:
+            if record.disabled:
+                raise Unauthorized("account disabled")
+            return self.tokens.issue(user, record.roles, claims["epo"])
+        if not self.modes & {"pam", "unix"}:
+            raise Unauthorized("no such account")
+        group = self.settings.unix_group if "unix" in self.modes else None
+        problem = system_account_problem(user, group)
+        if problem is not None:
+            end_sessions(self.redis, user)
+            log.warning("ended the sessions of %r: %s", user, problem)
+            raise Unauthorized(problem)
+        return self.tokens.issue(user, [Role.USER], claims["epo"])
 
     # -- signed image URLs -------------------------------------------------------------------------------
     def sign(self, path: str) -> str:

@@ -131,6 +131,7 @@ def claims_for(user: str, **overrides: Any) -> dict[str, Any]:
         "sub": user,
         "roles": ["admin"],
         "typ": "access",
+        "epo": 0,
         "iat": now,
         "exp": now + 600,
         "jti": "x" * 32,
@@ -197,6 +198,10 @@ def test_forged_tokens_are_refused(secured: Stack) -> None:
         "other audience": jwt.encode(claims_for("bob", aud="other-api"), key, algorithm="HS256"),
         "other issuer": jwt.encode(claims_for("bob", iss="someone-else"), key, algorithm="HS256"),
         "no audience": jwt.encode({k: v for k, v in claims_for("bob").items() if k != "aud"}, key, algorithm="HS256"),
+        "no session epoch": jwt.encode(
+            {k: v for k, v in claims_for("bob").items() if k != "epo"}, key, algorithm="HS256"
+        ),
+        "an older session epoch": jwt.encode(claims_for("bob", epo=-1), key, algorithm="HS256"),
         "refresh as access": login(secured, "bob")["refresh_token"],
         "garbage": "not.a.token",
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import pytest
 import requests
 from redis import Redis
 
-from tests.conftest import ROOT, RedisServer, Stack
+from tests.conftest import ROOT, RedisServer, Stack, launch_stack
 
 pytestmark = pytest.mark.integration
 
@@ -140,3 +140,119 @@ def test_forwarded_for_counts_only_behind_a_trusted_proxy(
     assert spread == [401, 401, 401]
     same = [post_login(proxied, f"other{i}", "x", {"X-Forwarded-For": "198.51.100.0"}).status_code for i in range(2)]
     assert same == [401, 429]  # 198.51.100.0 failed once above, then once here: its limit of 2
+
+
+# -- sessions ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def secured(redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = launch_stack(
+        redis_server.url,
+        models_dir,
+        tmp_path_factory.mktemp("hardening-data"),
+        worker=False,
+        SDQ_AUTH="jwt,api-key",
+        SDQ_QUEUE_NAME="hardening-queue",
+        SDQ_REDIS_URL=own_db(redis_server, 14),
+    )
+    add_user(stack, "boss", "boss-password-1", "admin")
+    for name in ("hank", "iris", "jack", "kate"):
+        add_user(stack, name, f"{name}-password-1")
+    yield stack
+    stack.stop()
+
+
+def tokens_of(stack: Stack, name: str, password: str | None = None) -> dict[str, str]:
+    response = post_login(stack, name, password or f"{name}-password-1")
+    assert response.status_code == 200, response.text
+    body: dict[str, str] = response.json()
+    return body
+
+
+def me(stack: Stack, credential: str) -> requests.Response:
+    return requests.get(stack.url("/api/v1/auth/me"), headers={"Authorization": f"Bearer {credential}"}, timeout=10)
+
+
+def refresh(stack: Stack, refresh_token: str) -> requests.Response:
+    return requests.post(stack.url("/api/v1/auth/refresh"), json={"refresh_token": refresh_token}, timeout=10)
+
+
+def test_a_password_change_ends_every_session_of_the_user(secured: Stack) -> None:
+    """`sdqueue users passwd` refuses the user's access and refresh tokens from before, in every session; others'
+    sessions and a login with the new password work."""
+    first, second, other = tokens_of(secured, "hank"), tokens_of(secured, "hank"), tokens_of(secured, "iris")
+    assert me(secured, first["access_token"]).status_code == 200
+    changed = cli(secured, "users", "passwd", "hank", "--password-stdin", stdin="hank-password-2\n")
+    assert changed.returncode == 0, changed.stderr
+    ended = me(secured, first["access_token"])
+    assert ended.status_code == 401 and "session ended" in ended.json()["detail"]
+    assert me(secured, second["access_token"]).status_code == 401
+    assert refresh(secured, first["refresh_token"]).status_code == 401
+    assert refresh(secured, second["refresh_token"]).status_code == 401
+    assert me(secured, other["access_token"]).status_code == 200
+    assert post_login(secured, "hank", "hank-password-1").status_code == 401
+    fresh = tokens_of(secured, "hank", "hank-password-2")
+    assert me(secured, fresh["access_token"]).json()["user"] == "hank"
+    assert refresh(secured, fresh["refresh_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("how", ["cli", "api"])
+def test_disabling_a_user_ends_their_sessions_for_good(secured: Stack, how: str) -> None:
+    """Disabled (by `sdqueue users disable` or the admin route) and enabled again, the user's old access and refresh
+    tokens stay refused; a new login works."""
+    name = "jack" if how == "cli" else "kate"
+    old = tokens_of(secured, name)
+    admin = tokens_of(secured, "boss")["access_token"]
+    for action in ("disable", "enable"):
+        if how == "cli":
+            assert cli(secured, "users", action, name).returncode == 0
+        else:
+            path = f"/api/v1/auth/users/{name}/{action}"
+            answer = requests.post(secured.url(path), headers={"Authorization": f"Bearer {admin}"}, timeout=10)
+            assert answer.status_code == 200
+    assert me(secured, old["access_token"]).status_code == 401
+    assert refresh(secured, old["refresh_token"]).status_code == 401
+    assert me(secured, tokens_of(secured, name)["access_token"]).status_code == 200
+
+
+def test_a_system_account_gone_at_refresh_time_ends_its_sessions(
+    make_stack: Callable[..., Stack], redis_server: RedisServer
+) -> None:
+    """In pam mode a refresh for an account NSS no longer knows is refused, and its access tokens stop too."""
+    from auth.principal import Role
+    from auth.service import AuthService
+    from schemas.settings import Settings
+
+    redis_url = own_db(redis_server, 15)
+    stack = make_stack(worker=False, SDQ_AUTH="pam", SDQ_REDIS_URL=redis_url)
+    # Tokens as a login of that account would have issued them (it no longer exists, so it cannot log in).
+    service = AuthService(Settings(redis_url=redis_url, data_dir=stack.data_dir, auth="pam"), Redis.from_url(redis_url))
+    tokens = service.tokens.issue("sdq-gone-user", [Role.USER], epoch=0)
+    assert me(stack, tokens["access_token"]).json()["user"] == "sdq-gone-user"
+    refused = refresh(stack, tokens["refresh_token"])
+    assert refused.status_code == 401 and refused.json()["detail"] == "the system account no longer exists"
+    assert me(stack, tokens["access_token"]).status_code == 401
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PAM is Linux-only here")
+def test_a_locked_system_account_cannot_refresh_and_its_tokens_stop(
+    make_stack: Callable[..., Stack], redis_server: RedisServer
+) -> None:
+    """`usermod -L` on a PAM user: the next refresh is refused and ends the access tokens too."""
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("creating and locking a system user needs root")
+    user, password = "sdqlocktest", "Lock-test-pw-42"
+    subprocess.run(["useradd", "--no-create-home", user], check=True, capture_output=True)
+    try:
+        subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True)
+        stack = make_stack(worker=False, SDQ_AUTH="pam", SDQ_REDIS_URL=own_db(redis_server, 15))
+        tokens = tokens_of(stack, user, password)
+        renewed = refresh(stack, tokens["refresh_token"])
+        assert renewed.status_code == 200
+        subprocess.run(["usermod", "-L", user], check=True, capture_output=True)
+        refused = refresh(stack, renewed.json()["refresh_token"])
+        assert refused.status_code == 401 and refused.json()["detail"] == "the system account is locked"
+        assert me(stack, renewed.json()["access_token"]).status_code == 401
+    finally:
+        subprocess.run(["userdel", user], check=False, capture_output=True)
