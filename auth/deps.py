@@ -70,3 +70,5 @@ CanWriteModels = Annotated[Principal, Depends(require_scope(Scope.MODELS_WRITE))
 QueueAdmin = Annotated[Principal, Depends(require_scope(Scope.QUEUE_ADMIN))]
 UsersAdmin = Annotated[Principal, Depends(require_scope(Scope.USERS_ADMIN))]
 CanReadMetrics = Annotated[Principal, Depends(require_scope(Scope.METRICS_READ))]
+CanReadKeys = Annotated[Principal, Depends(require_scope(Scope.KEYS_READ))]
+CanWriteKeys = Annotated[Principal, Depends(require_scope(Scope.KEYS_WRITE))]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from redis import Redis
 
-from auth.apikeys import ApiKeyStore
+from auth.apikeys import ApiKeyRecord, ApiKeyStore, check_key_bounds
 from auth.keys import SigningKeys, load_signing_keys
 from auth.limits import Limits, LoginLimits
 from auth.pam_check import is_in_group, pam_authenticate, system_account_problem
@@ -16,7 +17,8 @@ from auth.sessions import current_epoch, end_sessions
 from auth.signing import is_valid_signature, sign_path
 from auth.tokens import InvalidToken, TokenPolicy, TokenService
 from auth.users import UserStore
-from schemas.errors import Unauthorized
+from schemas.auth import KeyCreate
+from schemas.errors import Forbidden, RequestInvalid, Unauthorized
 from schemas.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,27 @@ class AuthService:
             log.warning("ended the sessions of %r: %s", user, problem)
             raise Unauthorized(problem)
         return self.tokens.issue(user, [Role.USER], claims["epo"])
+
+    # -- API keys ----------------------------------------------------------------------------------------------
+    def mint_key(self, principal: Principal, request: KeyCreate) -> tuple[ApiKeyRecord, str]:
+        """A new key for the caller (admins: for anyone), with no scope the caller lacks; minted with an API key,
+        also none beyond that key's scopes and expiry."""
+        owner = request.owner or principal.name
+        if owner != principal.name and not principal.is_admin:
+            raise Forbidden("only admins create keys for other users")
+        allowed = set(principal.scopes)
+        if owner != principal.name:
+            record = self.users.get(owner)
+            if record is None:
+                raise RequestInvalid.for_field(["body", "owner"], f"no user {owner!r}")
+            allowed &= scopes_for_roles(record.roles)
+        parent = self.api_keys.get(principal.key_id) if principal.key_id is not None else None
+        if principal.key_id is not None and parent is None:
+            raise Unauthorized("invalid, revoked or expired API key")
+        scopes = set(request.scopes) if request.scopes is not None else allowed
+        days = request.expires_in_days
+        expires = check_key_bounds(scopes, allowed, time.time() + days * 86400 if days else None, parent)
+        return self.api_keys.create(owner, request.name, sorted(scopes), expires)
 
     # -- signed image URLs -------------------------------------------------------------------------------
     def sign(self, path: str) -> str:

@@ -256,3 +256,41 @@ def test_a_locked_system_account_cannot_refresh_and_its_tokens_stop(
         assert me(stack, renewed.json()["access_token"]).status_code == 401
     finally:
         subprocess.run(["userdel", user], check=False, capture_output=True)
+
+
+# -- API keys ------------------------------------------------------------------------------------------------
+def create_key(stack: Stack, credential: str, **body: Any) -> requests.Response:
+    headers = {"Authorization": f"Bearer {credential}"}
+    return requests.post(stack.url("/api/v1/auth/keys"), json={"name": "k", **body}, headers=headers, timeout=10)
+
+
+def test_key_routes_need_the_keys_scopes(secured: Stack) -> None:
+    """A key without keys:read / keys:write can neither list, create nor revoke keys: 403 naming the scope."""
+    token = tokens_of(secured, "iris")["access_token"]
+    made = create_key(secured, token, scopes=["jobs:read"])
+    assert made.status_code == 201
+    key, key_id = made.json()["key"], made.json()["id"]
+    headers = {"Authorization": f"Bearer {key}"}
+    listing = requests.get(secured.url("/api/v1/auth/keys"), headers=headers, timeout=10)
+    assert listing.status_code == 403 and "'keys:read'" in listing.json()["detail"]
+    creating = create_key(secured, key, scopes=["jobs:read"])
+    assert creating.status_code == 403 and "'keys:write'" in creating.json()["detail"]
+    revoking = requests.delete(secured.url(f"/api/v1/auth/keys/{key_id}"), headers=headers, timeout=10)
+    assert revoking.status_code == 403 and revoking.json()["code"] == "insufficient_scope"
+    assert me(secured, key).status_code == 200  # still there
+
+
+def test_a_key_minted_with_a_key_cannot_outlive_or_out_scope_it(secured: Stack) -> None:
+    """Scopes beyond the parent key's and an expiry after it are 422 naming the field; without an expiry the child
+    expires with its parent."""
+    token = tokens_of(secured, "iris")["access_token"]
+    parent = create_key(secured, token, scopes=["jobs:read", "keys:write"], expires_in_days=2).json()
+    wider = create_key(secured, parent["key"], scopes=["generate"])
+    assert wider.status_code == 422 and wider.json()["errors"][0]["loc"] == ["body", "scopes"]
+    longer = create_key(secured, parent["key"], scopes=["jobs:read"], expires_in_days=3)
+    assert longer.status_code == 422 and longer.json()["errors"][0]["loc"] == ["body", "expires_in_days"]
+    inherited = create_key(secured, parent["key"], scopes=["jobs:read"])
+    assert inherited.status_code == 201 and inherited.json()["expires_at"] == parent["expires_at"]
+    default = create_key(secured, parent["key"], expires_in_days=1)
+    assert default.status_code == 201 and default.json()["scopes"] == ["jobs:read", "keys:write"]
+    assert default.json()["expires_at"] < parent["expires_at"]
