@@ -206,6 +206,11 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     cors_origins: list[str] = Field([], description="Origins allowed by CORS; none by default.")
+    allowed_hosts: list[str] = Field(
+        [],
+        description="With SDQ_AUTH=none, Host names the API answers to besides localhost, 127.0.0.1, [::1] and the "
+        'bind address (a JSON list, e.g. ["sd.lan"]; "*" turns the check off); other Hosts get 421.',
+    )
     signed_url_ttl: int = Field(3600, ge=10, description="Seconds a signed image URL stays valid.")
 
     @field_validator("auth")

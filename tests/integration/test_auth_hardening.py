@@ -294,3 +294,15 @@ def test_a_key_minted_with_a_key_cannot_outlive_or_out_scope_it(secured: Stack) 
     default = create_key(secured, parent["key"], expires_in_days=1)
     assert default.status_code == 201 and default.json()["scopes"] == ["jobs:read", "keys:write"]
     assert default.json()["expires_at"] < parent["expires_at"]
+
+
+# -- auth off: the Host guard ------------------------------------------------------------------------------------
+def test_without_auth_a_rebound_host_is_refused_and_loopback_answered(make_stack: Callable[..., Stack]) -> None:
+    """Through uvicorn, with SDQ_AUTH=none: Host 127.0.0.1:<port> and localhost work, a foreign name gets 421."""
+    stack = make_stack(worker=False)
+    port = stack.base_url.rsplit(":", 1)[1]
+    assert requests.get(stack.url("/api/v1/queue"), timeout=10).status_code == 200
+    local = requests.get(stack.url("/api/v1/queue"), headers={"Host": f"localhost:{port}"}, timeout=10)
+    assert local.status_code == 200
+    rebound = requests.get(stack.url("/api/v1/queue"), headers={"Host": f"evil.example:{port}"}, timeout=10)
+    assert rebound.status_code == 421 and rebound.json()["code"] == "unknown_host"
