@@ -296,13 +296,44 @@ def test_a_key_minted_with_a_key_cannot_outlive_or_out_scope_it(secured: Stack) 
     assert default.json()["expires_at"] < parent["expires_at"]
 
 
-# -- auth off: the Host guard ------------------------------------------------------------------------------------
-def test_without_auth_a_rebound_host_is_refused_and_loopback_answered(make_stack: Callable[..., Stack]) -> None:
+# -- auth off: the Host guard; files on disk -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def open_api(redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """An API with SDQ_AUTH=none and no worker (submitted jobs stay queued)."""
+    stack = launch_stack(
+        redis_server.url, models_dir, tmp_path_factory.mktemp("open-data"), worker=False, SDQ_QUEUE_NAME="open-queue"
+    )
+    yield stack
+    stack.stop()
+
+
+def test_without_auth_a_rebound_host_is_refused_and_loopback_answered(open_api: Stack) -> None:
     """Through uvicorn, with SDQ_AUTH=none: Host 127.0.0.1:<port> and localhost work, a foreign name gets 421."""
-    stack = make_stack(worker=False)
-    port = stack.base_url.rsplit(":", 1)[1]
-    assert requests.get(stack.url("/api/v1/queue"), timeout=10).status_code == 200
-    local = requests.get(stack.url("/api/v1/queue"), headers={"Host": f"localhost:{port}"}, timeout=10)
+    port = open_api.base_url.rsplit(":", 1)[1]
+    assert requests.get(open_api.url("/api/v1/queue"), timeout=10).status_code == 200
+    local = requests.get(open_api.url("/api/v1/queue"), headers={"Host": f"localhost:{port}"}, timeout=10)
     assert local.status_code == 200
-    rebound = requests.get(stack.url("/api/v1/queue"), headers={"Host": f"evil.example:{port}"}, timeout=10)
+    rebound = requests.get(open_api.url("/api/v1/queue"), headers={"Host": f"evil.example:{port}"}, timeout=10)
     assert rebound.status_code == 421 and rebound.json()["code"] == "unknown_host"
+
+
+def test_uploads_and_job_inputs_are_written_0600(open_api: Stack) -> None:
+    """An uploaded image and the input the API prepares for a job are private to the service's user, like outputs."""
+    import io
+    import stat
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "blue").save(buffer, "PNG")
+    files = {"file": ("a.png", buffer.getvalue(), "image/png")}
+    upload = requests.post(open_api.url("/api/v1/uploads"), files=files, timeout=10)
+    assert upload.status_code in (200, 201), upload.text
+    upload_id = upload.json()["id"]
+    stored = open_api.data_dir / "uploads" / f"{upload_id}.png"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    body = {"prompt": "x", "init_image": upload_id, "width": 64, "height": 64, "steps": 2}
+    job = requests.post(open_api.url("/api/v1/generate/img2img"), json=body, timeout=10)
+    assert job.status_code == 202, job.text
+    prepared = open_api.data_dir / "inputs" / job.json()["id"] / "init_image.png"
+    assert stat.S_IMODE(prepared.stat().st_mode) == 0o600
