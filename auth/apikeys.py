@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from redis import Redis
 
 from auth.principal import Scope
+from schemas.errors import RequestInvalid
 
 PREFIX = "sdq_"
 
@@ -34,6 +35,29 @@ class ApiKeyRecord(BaseModel):
 
     def is_expired(self, now: float | None = None) -> bool:
         return self.expires_at is not None and (now or time.time()) >= self.expires_at
+
+
+def check_key_bounds(
+    scopes: set[Scope], allowed: set[Scope], expires_at: float | None, parent: ApiKeyRecord | None
+) -> float | None:
+    """The new key's expiry, after refusing (422 naming the field) scopes beyond ``allowed`` and, for a key minted
+    with the API key ``parent``, an expiry after the parent's (no expiry given: the parent's)."""
+    if not scopes <= allowed:
+        raise RequestInvalid.for_field(
+            ["body", "scopes"], "scopes you may not grant: " + ", ".join(sorted(scopes - allowed))
+        )
+    if parent is None or parent.expires_at is None:
+        return expires_at
+    if expires_at is None:
+        return parent.expires_at
+    if expires_at > parent.expires_at:
+        days_left = (parent.expires_at - time.time()) / 86400
+        raise RequestInvalid.for_field(
+            ["body", "expires_in_days"],
+            f"a key made with an API key cannot outlive it: yours expires in {days_left:.1f} days; "
+            "ask for fewer days, or leave expires_in_days out to take its expiry",
+        )
+    return expires_at
 
 
 class ApiKeyStore:

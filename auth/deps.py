@@ -13,6 +13,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 
+from auth.clients import client_address
 from auth.principal import Principal, Scope
 from auth.service import AuthService
 from schemas.errors import Forbidden
@@ -44,6 +45,15 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+def client_address_of(request: Request, auth: AuthDep) -> str:
+    """The caller's address for login limits: the socket peer, or X-Forwarded-For behind trusted proxies."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), auth.settings.trusted_proxies)
+
+
+ClientAddress = Annotated[str, Depends(client_address_of)]
+
+
 def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
     async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.has_scope(scope):
@@ -60,3 +70,5 @@ CanWriteModels = Annotated[Principal, Depends(require_scope(Scope.MODELS_WRITE))
 QueueAdmin = Annotated[Principal, Depends(require_scope(Scope.QUEUE_ADMIN))]
 UsersAdmin = Annotated[Principal, Depends(require_scope(Scope.USERS_ADMIN))]
 CanReadMetrics = Annotated[Principal, Depends(require_scope(Scope.METRICS_READ))]
+CanReadKeys = Annotated[Principal, Depends(require_scope(Scope.KEYS_READ))]
+CanWriteKeys = Annotated[Principal, Depends(require_scope(Scope.KEYS_WRITE))]

@@ -11,7 +11,7 @@ __all__ = ["ANONYMOUS_ADMIN", "ROLE_SCOPES", "Principal", "Role", "Scope", "scop
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
-    Role.USER: frozenset({Scope.GENERATE, Scope.JOBS_READ, Scope.MODELS_READ}),
+    Role.USER: frozenset({Scope.GENERATE, Scope.JOBS_READ, Scope.MODELS_READ, Scope.KEYS_READ, Scope.KEYS_WRITE}),
 }
 
 

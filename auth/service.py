@@ -3,36 +3,55 @@
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 from redis import Redis
 
-from auth.apikeys import ApiKeyStore
+from auth.apikeys import ApiKeyRecord, ApiKeyStore, check_key_bounds
 from auth.keys import SigningKeys, load_signing_keys
-from auth.limits import Limits
-from auth.pam_check import is_in_group, pam_authenticate
+from auth.limits import Limits, LoginLimits
+from auth.pam_check import is_in_group, pam_authenticate, system_account_problem
 from auth.principal import ANONYMOUS_ADMIN, Principal, Role, Scope, scopes_for_roles
+from auth.sessions import current_epoch, end_sessions
 from auth.signing import is_valid_signature, sign_path
-from auth.tokens import InvalidToken, TokenService
+from auth.tokens import InvalidToken, TokenPolicy, TokenService
 from auth.users import UserStore
-from schemas.errors import Unauthorized
+from schemas.auth import KeyCreate
+from schemas.errors import Forbidden, RequestInvalid, Unauthorized
 from schemas.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PASSWORD_MODES = frozenset({"jwt", "pam", "unix"})
+BAD_LOGIN = "invalid username or password"
 
 
 class AuthService:
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self.settings = settings
+        self.redis = redis
         self.modes = settings.auth_modes
         self.enabled = settings.auth_enabled
         self.users = UserStore(redis)
         self.api_keys = ApiKeyStore(redis)
-        self.limits = Limits(redis, settings.login_max_failures, settings.login_window_seconds)
+        self.limits = Limits(
+            redis,
+            LoginLimits(
+                per_user=settings.login_max_failures,
+                per_address=settings.login_max_failures_per_address,
+                window=settings.login_window_seconds,
+            ),
+        )
         # With auth off nothing is signed or verified, so no secret file is created either.
         self.keys = load_signing_keys(settings) if self.enabled else SigningKeys("HS256", "", "", b"")
-        self.tokens = TokenService(redis, self.keys, settings.access_token_ttl, settings.refresh_token_ttl)
+        policy = TokenPolicy(
+            access_ttl=settings.access_token_ttl,
+            refresh_ttl=settings.refresh_token_ttl,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+        self.tokens = TokenService(redis, self.keys, policy)
 
     @property
     def accepts_passwords(self) -> bool:
@@ -92,6 +111,62 @@ class AuthService:
             if pam_authenticate(username, password, self.settings.pam_service):
                 return [Role.USER]
         return None
+
+    def log_in(self, username: str, password: str, address: str) -> dict[str, Any]:
+        """A token pair for the right password. The attempt is counted before the password is checked
+        (TooManyRequests once the user name or the address has used up its attempts); Unauthorized otherwise."""
+        self.limits.reserve_login(username, address)
+        epoch = current_epoch(self.redis, username)
+        roles = self.check_password(username, password)
+        if roles is None:
+            log.warning("failed login for %r from %s", username, address)
+            raise Unauthorized(BAD_LOGIN)
+        self.limits.release_login(username, address)
+        return self.tokens.issue(username, roles, epoch)
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """A new pair for a valid, unused refresh token of an account that may still log in. A system account
+        that is gone, locked or out of its group ends all its sessions here."""
+        try:
+            claims = self.tokens.refresh(refresh_token)
+        except InvalidToken as exc:
+            raise Unauthorized(f"invalid refresh token: {exc}") from exc
+        user = str(claims["sub"])
+        record = self.users.get(user)
+        if record is not None:
+            if record.disabled:
+                raise Unauthorized("account disabled")
+            return self.tokens.issue(user, record.roles, claims["epo"])
+        if not self.modes & {"pam", "unix"}:
+            raise Unauthorized("no such account")
+        group = self.settings.unix_group if "unix" in self.modes else None
+        problem = system_account_problem(user, group)
+        if problem is not None:
+            end_sessions(self.redis, user)
+            log.warning("ended the sessions of %r: %s", user, problem)
+            raise Unauthorized(problem)
+        return self.tokens.issue(user, [Role.USER], claims["epo"])
+
+    # -- API keys ----------------------------------------------------------------------------------------------
+    def mint_key(self, principal: Principal, request: KeyCreate) -> tuple[ApiKeyRecord, str]:
+        """A new key for the caller (admins: for anyone), with no scope the caller lacks; minted with an API key,
+        also none beyond that key's scopes and expiry."""
+        owner = request.owner or principal.name
+        if owner != principal.name and not principal.is_admin:
+            raise Forbidden("only admins create keys for other users")
+        allowed = set(principal.scopes)
+        if owner != principal.name:
+            record = self.users.get(owner)
+            if record is None:
+                raise RequestInvalid.for_field(["body", "owner"], f"no user {owner!r}")
+            allowed &= scopes_for_roles(record.roles)
+        parent = self.api_keys.get(principal.key_id) if principal.key_id is not None else None
+        if principal.key_id is not None and parent is None:
+            raise Unauthorized("invalid, revoked or expired API key")
+        scopes = set(request.scopes) if request.scopes is not None else allowed
+        days = request.expires_in_days
+        expires = check_key_bounds(scopes, allowed, time.time() + days * 86400 if days else None, parent)
+        return self.api_keys.create(owner, request.name, sorted(scopes), expires)
 
     # -- signed image URLs -------------------------------------------------------------------------------
     def sign(self, path: str) -> str:

@@ -11,6 +11,7 @@ from redis import Redis
 
 from auth.passwords import hash_password, verify_password
 from auth.principal import Role
+from auth.sessions import end_sessions
 
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}$")
 _USERS = "sdq:users"
@@ -86,14 +87,23 @@ class UserStore:
             raise NoSuchUser(name)
 
     def set_password(self, name: str, password: str) -> None:
+        """Set the password and end every session of the user (their tokens from before are refused)."""
         self._require(name)
         if len(password) < 8:
             raise ValueError("passwords have at least 8 characters")
-        self.redis.hset(_key(name), "password", hash_password(password))
+        pipe = self.redis.pipeline()
+        pipe.hset(_key(name), "password", hash_password(password))
+        end_sessions(pipe, name)
+        pipe.execute()
 
     def set_disabled(self, name: str, disabled: bool) -> None:
+        """Disable (ending every session) or enable the user; enabling brings no old session back."""
         self._require(name)
-        self.redis.hset(_key(name), "disabled", "1" if disabled else "0")
+        pipe = self.redis.pipeline()
+        pipe.hset(_key(name), "disabled", "1" if disabled else "0")
+        if disabled:
+            end_sessions(pipe, name)
+        pipe.execute()
 
     def set_roles(self, name: str, roles: list[Role]) -> None:
         self._require(name)

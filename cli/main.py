@@ -97,6 +97,11 @@ def check_bind(settings: Settings, insecure: bool) -> str | None:
         return None
     if insecure or os.environ.get("SDQ_INSECURE", "").lower() in ("1", "true", "yes"):
         log.warning("!!! API bound to %s WITHOUT AUTHENTICATION: anyone who can reach it can use it", settings.host)
+        if not settings.allowed_hosts:
+            log.warning(
+                "without auth only Host localhost, 127.0.0.1, [::1] and the bind address is answered (a DNS "
+                "rebinding guard); list the names clients use in SDQ_ALLOWED_HOSTS"
+            )
         return None
     return (
         f"refusing to bind {settings.host} with authentication off (SDQ_AUTH=none): set SDQ_AUTH (e.g. jwt,api-key), "
@@ -115,7 +120,9 @@ def run_api(settings: Settings) -> int:
     except InsecureConfiguration as exc:
         print(f"refusing to start: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer as the client address;
+    # the API decides itself whom to believe (SDQ_TRUSTED_PROXIES, auth.clients).
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=False)
     return 0
 
 

@@ -20,6 +20,8 @@ class Scope(StrEnum):
     QUEUE_ADMIN = "queue:admin"
     USERS_ADMIN = "users:admin"
     METRICS_READ = "metrics:read"
+    KEYS_READ = "keys:read"
+    KEYS_WRITE = "keys:write"
 
 
 class LoginRequest(BaseModel):
@@ -60,8 +62,15 @@ class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[Scope] | None = Field(None, description="Subset of your own scopes; null = all of them.")
-    expires_in_days: int | None = Field(None, ge=1, le=3650, description="null = never expires.")
+    scopes: list[Scope] | None = Field(
+        None, description="Subset of your own scopes (and of your API key's, when you use one); null = all of them."
+    )
+    expires_in_days: int | None = Field(
+        None,
+        ge=1,
+        le=3650,
+        description="null = never expires; made with an API key: at most that key's remaining life, null = its expiry.",
+    )
     owner: str | None = Field(None, description="Admins only: create the key for another user.")
 
 

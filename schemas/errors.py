@@ -7,6 +7,7 @@
     ├── Forbidden (403, insufficient_scope)     authenticated, but not allowed to do this
     ├── NotFound (404, not_found)               a job or image that does not exist (or is not yours)
     ├── PayloadTooLarge (413, payload_too_large)
+    ├── UnknownHost (421, unknown_host)         auth off: the Host header names no allowed host (DNS rebinding)
     ├── TooManyRequests (429, rate_limited)     with Retry-After
     ├── Unavailable (503, unavailable)          Redis or the worker cannot be reached
     ├── ContentBlocked (400, content_blocked)   strict safety: the prompt was flagged (categories, not words)
@@ -116,6 +117,12 @@ class PayloadTooLarge(AppError):
     status = 413
     code = "payload_too_large"
     title = "Payload too large"
+
+
+class UnknownHost(AppError):
+    status = 421
+    code = "unknown_host"
+    title = "Misdirected request"
 
 
 class TooManyRequests(AppError):

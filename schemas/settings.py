@@ -95,11 +95,15 @@ class Settings(BaseSettings):
         "production", description="development allows weak JWT secrets; production refuses them."
     )
     jwt_secret: SecretStr | None = Field(
-        None, description="HS256 secret; unset: generated once and kept in <data_dir>/auth/secret.key (0600)."
+        None,
+        description="Secret the JWT (HS256) and signed-URL keys are derived from; unset: generated once and kept in "
+        "<data_dir>/auth/secret.key (0600).",
     )
     jwt_algorithm: Literal["HS256", "RS256", "ES256"] = Field("HS256", description="JWT signing algorithm.")
     jwt_private_key_file: Path | None = Field(None, description="PEM private key for RS256/ES256.")
     jwt_public_key_file: Path | None = Field(None, description="PEM public key for RS256/ES256.")
+    jwt_issuer: str = Field("sdqueue", min_length=1, description="iss claim of tokens; verification requires it.")
+    jwt_audience: str = Field("sdqueue-api", min_length=1, description="aud claim of tokens; verification requires it.")
     access_token_ttl: int = Field(900, ge=30, description="Seconds an access token lives.")
     refresh_token_ttl: int = Field(14 * 24 * 3600, ge=60, description="Seconds a refresh token lives.")
     pam_service: str = Field("login", description="PAM service for the pam/unix modes.")
@@ -108,8 +112,16 @@ class Settings(BaseSettings):
         ["generate", "jobs:read", "models:read"], description="Scopes of anonymous callers in optional mode."
     )
     high_priority_roles: list[str] = Field(["admin"], description="Roles that may submit priority 'high'.")
-    login_max_failures: int = Field(5, ge=1, description="Failed logins per user name / per address per window.")
+    login_max_failures: int = Field(5, ge=1, description="Failed logins per user name per window.")
+    login_max_failures_per_address: int = Field(
+        30, ge=1, description="Failed logins per client address per window (many users may share one address)."
+    )
     login_window_seconds: int = Field(900, ge=1, description="Window (and lockout) for failed logins.")
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        [],
+        description="Reverse proxies (a JSON list of CIDRs) whose X-Forwarded-For names the client address for "
+        "login limits; the right-most address not in the list is taken. Empty: the socket peer, XFF ignored.",
+    )
     submit_per_minute: int = Field(60, ge=1, description="Submissions per principal per minute.")
     max_queued_per_user: int = Field(50, ge=1, description="Queued jobs one principal may have at once.")
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest input image, bytes.")
@@ -194,6 +206,11 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     cors_origins: list[str] = Field([], description="Origins allowed by CORS; none by default.")
+    allowed_hosts: list[str] = Field(
+        [],
+        description="With SDQ_AUTH=none, Host names the API answers to besides localhost, 127.0.0.1, [::1] and the "
+        'bind address (a JSON list, e.g. ["sd.lan"]; "*" turns the check off); other Hosts get 421.',
+    )
     signed_url_ttl: int = Field(3600, ge=10, description="Seconds a signed image URL stays valid.")
 
     @field_validator("auth")

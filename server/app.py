@@ -13,6 +13,7 @@ from models.registry import ModelRegistry
 from schemas.settings import Settings
 from schemas.version import VERSION
 from server.events import BLOCK_MS
+from server.hosts import HostGuard, allowed_host_names
 from server.jobs import JobService
 from server.limits import BodySizeLimit
 from server.problems import install_problem_handlers
@@ -55,6 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "Last-Event-ID"],
         )
+    if not settings.auth_enabled:  # outermost: a rebound page's request is refused before anything else runs
+        app.add_middleware(HostGuard, allowed=allowed_host_names(settings.allowed_hosts, settings.host))
     for module in (auth, cache, generate, jobs, models, queue, system, watermark):
         app.include_router(module.router)
     return app

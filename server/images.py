@@ -19,8 +19,10 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +120,17 @@ def snap(value: int) -> int:
 
 
 def write_png(image: Image.Image, path: Path) -> None:
+    """Write ``path`` as a PNG with mode 0600, like the worker's outputs: into a temporary file beside it (mkstemp
+    creates it 0600), then renamed into place, so a reader never sees a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    image.save(tmp, "PNG")
-    tmp.replace(path)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            image.save(handle, "PNG")
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
 
 
 def new_upload_id() -> str:

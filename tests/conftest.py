@@ -245,11 +245,14 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def launch_stack(redis_url: str, models_dir: Path, data_dir: Path, *, worker: bool = True, **env: str) -> Stack:
-    """Start `sdqueue api` (and `sdqueue worker`) processes; wait until the API answers (and is ready)."""
+def launch_stack(
+    redis_url: str, models_dir: Path, data_dir: Path, *, worker: bool = True, log: Path | None = None, **env: str
+) -> Stack:
+    """Start `sdqueue api` (and `sdqueue worker`) processes; wait until the API answers (and is ready).
+    ``log``: a file for the API's stdout and stderr."""
     port = free_port()
     full_env = service_env(redis_url, data_dir, models_dir, SDQ_PORT=str(port), **env)
-    stack = Stack(f"http://127.0.0.1:{port}", data_dir, full_env, start_process("api", full_env))
+    stack = Stack(f"http://127.0.0.1:{port}", data_dir, full_env, start_process("api", full_env, log=log))
 
     def api_up() -> bool:
         assert stack.api.poll() is None, "api exited"
@@ -266,12 +269,13 @@ def launch_stack(redis_url: str, models_dir: Path, data_dir: Path, *, worker: bo
 
 @pytest.fixture
 def make_stack(redis_server: RedisServer, models_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Stack]]:
-    """Factory for a dedicated stack on its own queue: make_stack(worker=False, SDQ_X="...")."""
+    """Factory for a dedicated stack on its own queue: make_stack(worker=False, log=path, SDQ_X="...")."""
     stacks: list[Stack] = []
 
-    def make(*, worker: bool = True, **env: str) -> Stack:
+    def make(*, worker: bool = True, log: Path | None = None, **env: str) -> Stack:
         env.setdefault("SDQ_QUEUE_NAME", f"q{len(stacks)}-{tmp_path.name}")
-        stack = launch_stack(redis_server.url, models_dir, tmp_path / f"data{len(stacks)}", worker=worker, **env)
+        data_dir = tmp_path / f"data{len(stacks)}"
+        stack = launch_stack(redis_server.url, models_dir, data_dir, worker=worker, log=log, **env)
         stacks.append(stack)
         return stack
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from contextlib import suppress
 from typing import Annotated
 
@@ -12,8 +11,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from auth.apikeys import ApiKeyRecord
-from auth.deps import AuthDep, CurrentPrincipal, UsersAdmin, oauth2_scheme
-from auth.principal import scopes_for_roles
+from auth.deps import AuthDep, CanReadKeys, CanWriteKeys, ClientAddress, CurrentPrincipal, UsersAdmin, oauth2_scheme
 from auth.tokens import InvalidToken
 from auth.users import NoSuchUser, UserExists
 from schemas.auth import (
@@ -24,18 +22,15 @@ from schemas.auth import (
     LogoutRequest,
     Me,
     RefreshRequest,
-    Role,
     RolesUpdate,
     TokenPair,
     UserCreate,
     UserView,
 )
-from schemas.errors import Forbidden, NotFound, RequestInvalid, Unauthorized
+from schemas.errors import NotFound, RequestInvalid, Unauthorized
 from server.deps import problem_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-
-BAD_LOGIN = "invalid username or password"
 
 
 async def _login_body(request: Request) -> LoginRequest:
@@ -66,18 +61,11 @@ async def _login_body(request: Request) -> LoginRequest:
         }
     },
 )
-async def login(request: Request, auth: AuthDep) -> TokenPair:
+async def login(request: Request, auth: AuthDep, address: ClientAddress) -> TokenPair:
     if not auth.accepts_passwords:
         raise NotFound("password login is not enabled (SDQ_AUTH has no jwt, pam or unix)")
     body = await _login_body(request)
-    address = request.client.host if request.client else "unknown"
-    await run_in_threadpool(auth.limits.check_login, body.username, address)
-    roles = await run_in_threadpool(auth.check_password, body.username, body.password)
-    if roles is None:
-        await run_in_threadpool(auth.limits.record_login_failure, body.username, address)
-        raise Unauthorized(BAD_LOGIN)
-    await run_in_threadpool(auth.limits.record_login_success, body.username)
-    return TokenPair(**await run_in_threadpool(auth.tokens.issue, body.username, roles))
+    return TokenPair(**await run_in_threadpool(auth.log_in, body.username, body.password, address))
 
 
 @router.post(
@@ -87,15 +75,7 @@ async def login(request: Request, auth: AuthDep) -> TokenPair:
     summary="Trade a refresh token (once) for a new pair",
 )
 async def refresh(body: RefreshRequest, auth: AuthDep) -> TokenPair:
-    try:
-        user = await run_in_threadpool(auth.tokens.refresh, body.refresh_token)
-    except InvalidToken as exc:
-        raise Unauthorized(f"invalid refresh token: {exc}") from exc
-    record = await run_in_threadpool(auth.users.get, user)
-    if record is not None and record.disabled:
-        raise Unauthorized("account disabled")
-    roles = record.roles if record is not None else [Role.USER]
-    return TokenPair(**await run_in_threadpool(auth.tokens.issue, user, roles))
+    return TokenPair(**await run_in_threadpool(auth.refresh, body.refresh_token))
 
 
 @router.post(
@@ -154,34 +134,18 @@ def _key_view(record: ApiKeyRecord) -> KeyView:
     responses=problem_responses(401, 403, 422),
     summary="Create an API key (the key is in this answer only)",
 )
-async def create_key(body: KeyCreate, principal: CurrentPrincipal, auth: AuthDep) -> KeyCreated:
-    owner = body.owner or principal.name
-    if owner != principal.name and not principal.is_admin:
-        raise Forbidden("only admins create keys for other users")
-    if owner == principal.name:
-        allowed = set(principal.scopes)
-    else:
-        record = await run_in_threadpool(auth.users.get, owner)
-        if record is None:
-            raise RequestInvalid.for_field(["body", "owner"], f"no user {owner!r}")
-        allowed = scopes_for_roles(record.roles)
-    wanted = set(body.scopes) if body.scopes is not None else allowed
-    if not wanted <= allowed:
-        raise RequestInvalid.for_field(
-            ["body", "scopes"], "scopes beyond the owner's: " + ", ".join(sorted(wanted - allowed))
-        )
-    expires = time.time() + body.expires_in_days * 86400 if body.expires_in_days else None
-    created, key = await run_in_threadpool(auth.api_keys.create, owner, body.name, sorted(wanted), expires)
+async def create_key(body: KeyCreate, principal: CanWriteKeys, auth: AuthDep) -> KeyCreated:
+    created, key = await run_in_threadpool(auth.mint_key, principal, body)
     return KeyCreated(**created.model_dump(), key=key)
 
 
 @router.get(
     "/keys",
     response_model=list[KeyView],
-    responses=problem_responses(401),
+    responses=problem_responses(401, 403),
     summary="Your API keys (admins: everyone's)",
 )
-async def list_keys(principal: CurrentPrincipal, auth: AuthDep) -> list[KeyView]:
+async def list_keys(principal: CanReadKeys, auth: AuthDep) -> list[KeyView]:
     records = await run_in_threadpool(auth.api_keys.of_owner, None if principal.is_admin else principal.name)
     return [_key_view(r) for r in records]
 
@@ -189,10 +153,10 @@ async def list_keys(principal: CurrentPrincipal, auth: AuthDep) -> list[KeyView]
 @router.delete(
     "/keys/{key_id}",
     status_code=204,
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 403, 404),
     summary="Revoke an API key (yours; admins: any)",
 )
-async def revoke_key(key_id: str, principal: CurrentPrincipal, auth: AuthDep) -> Response:
+async def revoke_key(key_id: str, principal: CanWriteKeys, auth: AuthDep) -> Response:
     record = await run_in_threadpool(auth.api_keys.get, key_id)
     if record is None or (record.owner != principal.name and not principal.is_admin):
         raise NotFound(f"no API key {key_id!r}")

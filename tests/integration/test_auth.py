@@ -99,6 +99,20 @@ def kept_secret(stack: Stack) -> str:
     return (stack.data_dir / "auth" / "secret.key").read_text().strip()
 
 
+def jwt_key(stack: Stack) -> bytes:
+    """The HS256 key the API derives from its kept secret."""
+    from auth.keys import JWT_LABEL, derive_key
+
+    return derive_key(kept_secret(stack).encode(), JWT_LABEL)
+
+
+def url_key(stack: Stack) -> bytes:
+    """The signed-URL key the API derives from its kept secret."""
+    from auth.keys import URL_LABEL, derive_key
+
+    return derive_key(kept_secret(stack).encode(), URL_LABEL)
+
+
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -112,9 +126,12 @@ def forge(header: dict[str, Any], claims: dict[str, Any], key: bytes | None) -> 
 def claims_for(user: str, **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     return {
+        "iss": "sdqueue",
+        "aud": "sdqueue-api",
         "sub": user,
         "roles": ["admin"],
         "typ": "access",
+        "epo": 0,
         "iat": now,
         "exp": now + 600,
         "jti": "x" * 32,
@@ -165,22 +182,33 @@ def test_wrong_password_and_unknown_user_look_the_same(secured: Stack) -> None:
 
 # -- token attacks -----------------------------------------------------------------------------------------
 def test_forged_tokens_are_refused(secured: Stack) -> None:
-    secret = kept_secret(secured).encode()
+    key = jwt_key(secured)
     real = login(secured, "bob")["access_token"]
     header, payload, signature = real.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     attacks = {
         "alg none": forge({"alg": "none", "typ": "JWT"}, claims_for("root-admin"), None),
         "tampered payload": f"{header}.{b64(json.dumps({**claims, 'sub': 'root-admin'}).encode())}.{signature}",
-        "expired": jwt.encode(claims_for("bob", exp=int(time.time()) - 5), secret.decode(), algorithm="HS256"),
+        "expired": jwt.encode(claims_for("bob", exp=int(time.time()) - 5), key, algorithm="HS256"),
         "other secret": jwt.encode(claims_for("root-admin"), "x" * 40, algorithm="HS256"),
+        "the kept secret itself": jwt.encode(
+            claims_for("bob", roles=["user"]), kept_secret(secured), algorithm="HS256"
+        ),
+        "the signed-URL key": jwt.encode(claims_for("bob", roles=["user"]), url_key(secured), algorithm="HS256"),
+        "other audience": jwt.encode(claims_for("bob", aud="other-api"), key, algorithm="HS256"),
+        "other issuer": jwt.encode(claims_for("bob", iss="someone-else"), key, algorithm="HS256"),
+        "no audience": jwt.encode({k: v for k, v in claims_for("bob").items() if k != "aud"}, key, algorithm="HS256"),
+        "no session epoch": jwt.encode(
+            {k: v for k, v in claims_for("bob").items() if k != "epo"}, key, algorithm="HS256"
+        ),
+        "an older session epoch": jwt.encode(claims_for("bob", epo=-1), key, algorithm="HS256"),
         "refresh as access": login(secured, "bob")["refresh_token"],
         "garbage": "not.a.token",
     }
     for name, token in attacks.items():
         response = call(secured, "GET", "/api/v1/auth/me", token)
         assert response.status_code == 401, name
-    genuine = jwt.encode(claims_for("bob", roles=["user"]), secret.decode(), algorithm="HS256")
+    genuine = jwt.encode(claims_for("bob", roles=["user"]), key, algorithm="HS256")
     assert call(secured, "GET", "/api/v1/auth/me", genuine).json()["user"] == "bob"
 
 
@@ -287,8 +315,13 @@ def test_users_never_see_each_others_jobs(secured: Stack) -> None:
     stolen = f"/api/v1/jobs/{other}/images/0?{query}"
     assert requests.get(secured.url(stolen), timeout=10).status_code == 401
     expires = int(time.time()) - 1
-    mac = hmac.new(kept_secret(secured).encode(), f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
+    mac = hmac.new(url_key(secured), f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
     assert requests.get(secured.url(f"{path}?exp={expires}&sig={mac}"), timeout=10).status_code == 401
+    # URLs are signed with a key derived for them, not with the kept secret (nor the JWT key) itself.
+    later = int(time.time()) + 600
+    for key, code in ((url_key(secured), 200), (kept_secret(secured).encode(), 401), (jwt_key(secured), 401)):
+        mac = hmac.new(key, f"{path}\n{later}".encode(), hashlib.sha256).hexdigest()
+        assert requests.get(secured.url(f"{path}?exp={later}&sig={mac}"), timeout=10).status_code == code
 
 
 def test_queue_shows_users_only_their_own_jobs(secured: Stack) -> None:
@@ -390,7 +423,7 @@ def test_login_brute_force_is_locked_out_with_retry_after(make_stack, redis_serv
     assert locked.status_code == 429
     assert 0 < int(locked.headers["retry-after"]) <= 60
     other_user = requests.post(stack.url("/api/v1/auth/login"), json={"username": "x", "password": "y"}, timeout=10)
-    assert other_user.status_code == 429  # the address is locked too
+    assert other_user.status_code == 401  # the address has its own, higher limit
 
 
 def test_submissions_per_minute_are_limited(make_stack) -> None:

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[3]
 @pytest.fixture
 def client(tmp_path: Path) -> TestClient:
     settings = Settings(redis_url="redis://127.0.0.1:1/0", data_dir=tmp_path, models_dir=tmp_path / "models")
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+    # A loopback Host: with auth off the API answers no other (server/hosts.py); TestClient's default is "testserver".
+    return TestClient(create_app(settings), base_url="http://127.0.0.1:8000", raise_server_exceptions=False)
 
 
 def test_validation_error_is_problem_json_naming_each_field(client: TestClient) -> None:
