@@ -17,6 +17,7 @@ from redis import Redis
 
 from auth.principal import Scope
 from schemas.errors import RequestInvalid
+from schemas.keys import API_KEYS_OF_PATTERN, api_key_id_key, api_key_key, api_keys_of_key
 
 PREFIX = "sdq_"
 
@@ -76,9 +77,9 @@ class ApiKeyStore:
         )
         digest = _digest(key)
         pipe = self.redis.pipeline()
-        pipe.set(f"sdq:apikey:{digest}", record.model_dump_json())
-        pipe.set(f"sdq:apikey-id:{record.id}", digest)
-        pipe.sadd(f"sdq:apikeys:{owner}", record.id)
+        pipe.set(api_key_key(digest), record.model_dump_json())
+        pipe.set(api_key_id_key(record.id), digest)
+        pipe.sadd(api_keys_of_key(owner), record.id)
         pipe.execute()
         return record, key
 
@@ -86,36 +87,36 @@ class ApiKeyStore:
         """The record of a presented key, if it exists and has not expired."""
         if not key.startswith(PREFIX):
             return None
-        raw: Any = self.redis.get(f"sdq:apikey:{_digest(key)}")
+        raw: Any = self.redis.get(api_key_key(_digest(key)))
         if raw is None:
             return None
         record = ApiKeyRecord.model_validate_json(raw)
         return None if record.is_expired() else record
 
     def get(self, key_id: str) -> ApiKeyRecord | None:
-        digest: Any = self.redis.get(f"sdq:apikey-id:{key_id}")
-        raw: Any = self.redis.get(f"sdq:apikey:{digest.decode()}") if digest else None
+        digest: Any = self.redis.get(api_key_id_key(key_id))
+        raw: Any = self.redis.get(api_key_key(digest.decode())) if digest else None
         return ApiKeyRecord.model_validate_json(raw) if raw else None
 
     def of_owner(self, owner: str | None) -> list[ApiKeyRecord]:
         """An owner's keys, or everyone's (owner None)."""
         if owner is None:
-            owners = [k.decode().rsplit(":", 1)[1] for k in self.redis.scan_iter(match="sdq:apikeys:*")]
+            owners = [k.decode().rsplit(":", 1)[1] for k in self.redis.scan_iter(match=API_KEYS_OF_PATTERN)]
         else:
             owners = [owner]
         records = []
         for name in owners:
-            ids: Any = self.redis.smembers(f"sdq:apikeys:{name}")
+            ids: Any = self.redis.smembers(api_keys_of_key(name))
             records += [r for r in (self.get(i.decode()) for i in ids) if r]
         return sorted(records, key=lambda r: r.created_at)
 
     def revoke(self, key_id: str) -> bool:
         record = self.get(key_id)
-        digest: Any = self.redis.get(f"sdq:apikey-id:{key_id}")
+        digest: Any = self.redis.get(api_key_id_key(key_id))
         if record is None or digest is None:
             return False
         pipe = self.redis.pipeline()
-        pipe.delete(f"sdq:apikey:{digest.decode()}", f"sdq:apikey-id:{key_id}")
-        pipe.srem(f"sdq:apikeys:{record.owner}", key_id)
+        pipe.delete(api_key_key(digest.decode()), api_key_id_key(key_id))
+        pipe.srem(api_keys_of_key(record.owner), key_id)
         pipe.execute()
         return True

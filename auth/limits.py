@@ -15,6 +15,7 @@ from typing import Any
 from redis import Redis
 
 from schemas.errors import TooManyRequests
+from schemas.keys import login_address_key, login_user_key, rate_key
 
 # KEYS: the counters; ARGV: their limits, then the window. Returns 0 (reserved) or the 1-based index of the
 # full counter and its seconds to live.
@@ -46,14 +47,6 @@ class LoginLimits:
     window: int
 
 
-def user_key(username: str) -> str:
-    return f"sdq:login:user:{username}"
-
-
-def address_key(address: str) -> str:
-    return f"sdq:login:addr:{address}"
-
-
 class Limits:
     def __init__(self, redis: Redis, login: LoginLimits) -> None:
         self.redis = redis
@@ -69,7 +62,7 @@ class Limits:
         """Count one login attempt for the user name and the address, atomically; TooManyRequests (nothing
         counted) when either has used up its attempts in the window."""
         limits = self.login
-        keys = [user_key(username), address_key(address)]
+        keys = [login_user_key(username), login_address_key(address)]
         full, ttl = self._reserve(keys=keys, args=[limits.per_user, limits.per_address, limits.window])
         if int(full) == 0:
             return
@@ -83,12 +76,12 @@ class Limits:
 
     def release_login(self, username: str, address: str) -> None:
         """A right password: clear the user name's counter and give the address its attempt back."""
-        self.redis.delete(user_key(username))
-        self._release(keys=[address_key(address)])
+        self.redis.delete(login_user_key(username))
+        self._release(keys=[login_address_key(address)])
 
     def hit(self, name: str, limit: int, window: int) -> None:
         """Count one event for ``name``; TooManyRequests once ``limit`` events fall in the window."""
-        key = f"sdq:rate:{name}"
+        key = rate_key(name)
         pipe = self.redis.pipeline()
         pipe.incr(key)
         pipe.expire(key, window, nx=True)

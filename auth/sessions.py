@@ -13,9 +13,7 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 
-
-def epoch_key(user: str) -> str:
-    return f"sdq:epoch:{user}"
+from schemas.keys import epoch_key
 
 
 def end_sessions(redis: Redis | Pipeline, user: str) -> None:

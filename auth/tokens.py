@@ -21,7 +21,7 @@ from redis import Redis
 
 from auth.keys import SigningKeys
 from auth.principal import Role
-from auth.sessions import epoch_key
+from schemas.keys import epoch_key, refresh_token_key, revoked_token_key
 
 
 class InvalidToken(Exception):
@@ -63,7 +63,7 @@ class TokenService:
         password change during a login ends the session it opens)."""
         access = {**self._claims(user, "access", self.policy.access_ttl, epoch), "roles": list(roles)}
         refresh = self._claims(user, "refresh", self.policy.refresh_ttl, epoch)
-        self.redis.set(f"sdq:refresh:{refresh['jti']}", user, ex=self.policy.refresh_ttl)
+        self.redis.set(refresh_token_key(refresh["jti"]), user, ex=self.policy.refresh_ttl)
         return {
             "access_token": self._encode(access),
             "refresh_token": self._encode(refresh),
@@ -94,7 +94,7 @@ class TokenService:
         if not isinstance(claims.get("epo"), int):
             raise InvalidToken("no session epoch")
         pipe = self.redis.pipeline(transaction=False)
-        pipe.exists(f"sdq:revoked:{claims['jti']}")
+        pipe.exists(revoked_token_key(claims["jti"]))
         pipe.get(epoch_key(str(claims["sub"])))
         revoked, epoch = pipe.execute()
         if revoked:
@@ -106,12 +106,12 @@ class TokenService:
     def refresh(self, token: str) -> dict[str, Any]:
         """The claims of a valid, unused refresh token of the current epoch (which is used up by this call)."""
         claims = self.decode(token, "refresh")
-        if self.redis.getdel(f"sdq:refresh:{claims['jti']}") is None:
+        if self.redis.getdel(refresh_token_key(claims["jti"])) is None:
             raise InvalidToken("refresh token already used or revoked")
         return claims
 
     def revoke(self, claims: dict[str, Any]) -> None:
         remaining = max(1, int(claims["exp"]) - int(time.time()))
-        self.redis.set(f"sdq:revoked:{claims['jti']}", 1, ex=remaining)
+        self.redis.set(revoked_token_key(claims["jti"]), 1, ex=remaining)
         if claims.get("typ") == "refresh":
-            self.redis.delete(f"sdq:refresh:{claims['jti']}")
+            self.redis.delete(refresh_token_key(claims["jti"]))

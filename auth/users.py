@@ -12,13 +12,9 @@ from redis import Redis
 from auth.passwords import hash_password, verify_password
 from auth.principal import Role
 from auth.sessions import end_sessions
+from schemas.keys import USERS_KEY, user_key
 
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}$")
-_USERS = "sdq:users"
-
-
-def _key(name: str) -> str:
-    return f"sdq:user:{name}"
 
 
 class UserRecord(BaseModel):
@@ -52,13 +48,13 @@ class UserStore:
             "created_at": record.created_at,
             "password": hash_password(password),
         }
-        if not self.redis.sadd(_USERS, name):
+        if not self.redis.sadd(USERS_KEY, name):
             raise UserExists(name)
-        self.redis.hset(_key(name), mapping=fields)  # type: ignore[arg-type]
+        self.redis.hset(user_key(name), mapping=fields)  # type: ignore[arg-type]
         return record
 
     def get(self, name: str) -> UserRecord | None:
-        raw: dict[bytes, bytes] = self.redis.hgetall(_key(name))  # type: ignore[assignment]
+        raw: dict[bytes, bytes] = self.redis.hgetall(user_key(name))  # type: ignore[assignment]
         if not raw:
             return None
         data = {k.decode(): v.decode() for k, v in raw.items()}
@@ -70,20 +66,20 @@ class UserStore:
         )
 
     def all(self) -> list[UserRecord]:
-        names: Any = self.redis.smembers(_USERS)
+        names: Any = self.redis.smembers(USERS_KEY)
         records = [self.get(n.decode()) for n in names]
         return sorted((r for r in records if r), key=lambda r: r.name)
 
     def authenticate(self, name: str, password: str) -> UserRecord | None:
         """The enabled user whose password matches; None otherwise (constant work for unknown names)."""
-        hashed: Any = self.redis.hget(_key(name), "password") if USER_NAME.fullmatch(name) else None
+        hashed: Any = self.redis.hget(user_key(name), "password") if USER_NAME.fullmatch(name) else None
         if not verify_password(password, hashed.decode() if hashed else None):
             return None
         record = self.get(name)
         return record if record and not record.disabled else None
 
     def _require(self, name: str) -> None:
-        if not self.redis.exists(_key(name)):
+        if not self.redis.exists(user_key(name)):
             raise NoSuchUser(name)
 
     def set_password(self, name: str, password: str) -> None:
@@ -92,7 +88,7 @@ class UserStore:
         if len(password) < 8:
             raise ValueError("passwords have at least 8 characters")
         pipe = self.redis.pipeline()
-        pipe.hset(_key(name), "password", hash_password(password))
+        pipe.hset(user_key(name), "password", hash_password(password))
         end_sessions(pipe, name)
         pipe.execute()
 
@@ -100,11 +96,11 @@ class UserStore:
         """Disable (ending every session) or enable the user; enabling brings no old session back."""
         self._require(name)
         pipe = self.redis.pipeline()
-        pipe.hset(_key(name), "disabled", "1" if disabled else "0")
+        pipe.hset(user_key(name), "disabled", "1" if disabled else "0")
         if disabled:
             end_sessions(pipe, name)
         pipe.execute()
 
     def set_roles(self, name: str, roles: list[Role]) -> None:
         self._require(name)
-        self.redis.hset(_key(name), "roles", ",".join(roles))
+        self.redis.hset(user_key(name), "roles", ",".join(roles))

@@ -111,3 +111,60 @@ class Event(StrEnum):
 
 
 EVENTS_MAXLEN = 1000
+
+
+# -- accounts and authentication (auth/) ----------------------------------------------------------------
+USERS_KEY = f"{_PREFIX}users"  # set of account names
+
+
+def user_key(name: str) -> str:
+    """Hash: an account's password hash, roles, disabled flag."""
+    return f"{_PREFIX}user:{name}"
+
+
+def epoch_key(user: str) -> str:
+    """Counter embedded in a user's tokens (``epo``); moving it on ends every session of the user."""
+    return f"{_PREFIX}epoch:{user}"
+
+
+def api_key_key(digest: str) -> str:
+    """JSON record of an API key, by the sha256 of the key."""
+    return f"{_PREFIX}apikey:{digest}"
+
+
+def api_key_id_key(key_id: str) -> str:
+    """String: the digest of the API key with this public id."""
+    return f"{_PREFIX}apikey-id:{key_id}"
+
+
+def api_keys_of_key(owner: str) -> str:
+    """Set of the API key ids of one owner."""
+    return f"{_PREFIX}apikeys:{owner}"
+
+
+API_KEYS_OF_PATTERN = f"{_PREFIX}apikeys:*"
+
+
+def refresh_token_key(jti: str) -> str:
+    """String: the user of a live refresh token (used once: taken with GETDEL)."""
+    return f"{_PREFIX}refresh:{jti}"
+
+
+def revoked_token_key(jti: str) -> str:
+    """Flag: a revoked access token, until it would have expired."""
+    return f"{_PREFIX}revoked:{jti}"
+
+
+def login_user_key(username: str) -> str:
+    """Counter of login attempts for a user name in the current window."""
+    return f"{_PREFIX}login:user:{username}"
+
+
+def login_address_key(address: str) -> str:
+    """Counter of login attempts from a client address in the current window."""
+    return f"{_PREFIX}login:addr:{address}"
+
+
+def rate_key(name: str) -> str:
+    """Counter of one fixed-window rate limit (e.g. ``submit:<user>``)."""
+    return f"{_PREFIX}rate:{name}"
