@@ -91,7 +91,10 @@ CASES: dict[str, tuple[str, Callable[[Path], object]]] = {
         "checkpoints/x.safetensors",
         lambda p: (c.safetensors(p, GOOD, b"\0" * 4), p.with_suffix(".yaml").write_text("\n" * 10**6)),
     ),
-    "FIFO named x.safetensors": ("checkpoints/x.safetensors", lambda p: (p.parent.mkdir(parents=True), os.mkfifo(p))),
+    "FIFO named x.safetensors": (
+        "checkpoints/x.safetensors",
+        lambda p: (p.parent.mkdir(parents=True, exist_ok=True), os.mkfifo(p)),
+    ),
     "diffusers folder of 100k files": ("checkpoints/x", lambda p: _folder_of_files(p, 100_000)),
 }
 

@@ -93,6 +93,28 @@ def list_flood(count: int) -> bytes:
     return ops(pickle.EMPTY_LIST * count)
 
 
+def object_flood(count: int) -> bytes:
+    """One list holding ``count`` empty lists: each a new object for 2 bytes of pickle."""
+    return ops(pickle.EMPTY_LIST + (pickle.EMPTY_LIST + pickle.APPEND) * count)
+
+
+def long_list(count: int) -> bytes:
+    """One list of ``count`` Nones, appended in batches of 1,000 as picklers write them."""
+    batches, rest = divmod(count, 1000)
+    appends = (pickle.MARK + pickle.NONE * 1000 + pickle.APPENDS) * batches + pickle.MARK + pickle.NONE * rest
+    return ops(pickle.EMPTY_LIST + appends + pickle.APPENDS)
+
+
+def big_integer(size: int) -> bytes:
+    """A LONG4 integer of ``size`` bytes."""
+    return ops(pickle.LONG4 + struct.pack("<i", size) + b"\x7f" * size)
+
+
+def memo_get_unset() -> bytes:
+    """A memo read of an index never stored."""
+    return ops(get(7))
+
+
 def deep_lists(depth: int) -> bytes:
     """A list nested ``depth`` deep (``[[[...]]]``)."""
     return ops(pickle.EMPTY_LIST * depth + pickle.APPEND * (depth - 1))
@@ -188,3 +210,10 @@ def safetensors(path: Path, header: object, data: bytes = b"", *, length: int | 
 
 def entry(shape: object, offsets: object, dtype: str = "F16") -> dict[str, object]:
     return {"dtype": dtype, "shape": shape, "data_offsets": offsets}
+
+
+def zip_directory_claim(path: Path, length: int) -> Path:
+    """A file whose end record claims a central directory of ``length`` bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\0" * 64 + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, length, 0, 0))
+    return path
