@@ -22,8 +22,9 @@ from models.untrusted import InvalidModel, element_count, load_json, open_regula
 # ~150 bytes of JSON per tensor: ~0.4 MB for an SDXL checkpoint; kohya LoRAs add metadata (tag counts) up to ~1 MB.
 # (The safetensors library allows 100 MB; parsing JSON costs up to ~25x its size in memory.)
 MAX_HEADER_BYTES = 8 * 1024 * 1024
-# An SDXL checkpoint has ~2,500 tensors, a LoRA for it ~2,200.
-MAX_TENSORS = 2**16
+# An SDXL checkpoint has ~2,500 tensors, a LoRA for it ~2,200: 13x that. (The JSON container limit alone, at
+# 3 per tensor, would allow 43,000.)
+MAX_TENSORS = 2**15
 # Dtype names are short ("F16", "F8_E4M3").
 MAX_DTYPE_CHARS = 16
 DTYPE_SIZES = {

@@ -28,8 +28,9 @@ MAX_JSON_DEPTH = 64
 MAX_JSON_CONTAINERS = 2**17
 # Diffusers and transformers configs are a few KB (the biggest, with label maps, ~100 KB).
 MAX_CONFIG_BYTES = 1024 * 1024
-# A diffusers folder holds ~10-30 files and folders (sharded weights a few dozen more), at most 3 levels deep.
-MAX_FOLDER_ENTRIES = 10_000
+# A diffusers folder holds ~30 files and folders (sharded weights a few more; a git clone of one, ~150 with .git)
+# at most 3 levels deep (6 in a git clone's .git/lfs/objects).
+MAX_FOLDER_ENTRIES = 2048
 MAX_FOLDER_DEPTH = 8
 # A type folder (checkpoints/, lora/, ...) of a big collection holds some thousands of models.
 MAX_LISTED = 10_000
