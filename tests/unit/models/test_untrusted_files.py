@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from models import safetensors_header, scan, untrusted
+from models.hashing import file_sha256
 from models.registry import ModelRegistry
+from models.untrusted import InvalidModel
 from schemas.models import ModelType
 from tests.unit.models import crafted
 from tests.unit.models.conftest import GOOD, ScanCrafted
@@ -224,3 +226,10 @@ def test_an_unreadable_file_is_retried_not_cached(tmp_path: Path, monkeypatch) -
     assert registry.get("checkpoint:good").reason == "unreadable: Permission denied"
     registry.refresh()
     assert registry.get("checkpoint:good").status == "valid"
+
+
+def test_hashing_refuses_a_fifo_instead_of_blocking(tmp_path: Path) -> None:
+    """The file hash opens regular files only: a FIFO swapped in after the scan is refused, not waited on."""
+    os.mkfifo(tmp_path / "swapped.safetensors")
+    with pytest.raises(InvalidModel, match="not a regular file"):
+        file_sha256(tmp_path / "swapped.safetensors")
