@@ -100,12 +100,9 @@ def _read_pickle(path: Path) -> tuple[bytes, str] | None:
             return read_member(archive, names[0], MAX_PICKLE_BYTES), names[0].rsplit("/", 1)[0]
 
 
-def read_ckpt_header(path: Path) -> dict[str, dict[str, Any]] | None:
-    """The checkpoint's tensors (the ``state_dict`` entry when there is one) as a safetensors-like header."""
-    found = _read_pickle(path)
-    if found is None:
-        return None
-    data, root = found
+def header_from_pickle(data: bytes, root: str) -> dict[str, dict[str, Any]] | None:
+    """The tensors of a checkpoint's ``data.pkl`` (the ``state_dict`` entry when there is one) as a
+    safetensors-like header; None when it holds no state dict or needs what the machine does not implement."""
     try:
         top = run(data)
     except Unsupported:
@@ -117,10 +114,16 @@ def read_ckpt_header(path: Path) -> dict[str, dict[str, Any]] | None:
         return None
     header = {}
     for key, value in state.items():
-        tensor = _tensor(value, root, str(key)) if isinstance(key, str) else None
+        tensor = _tensor(value, root, key) if isinstance(key, str) else None
         if tensor is not None:
             header[key] = tensor
     return header
+
+
+def read_ckpt_header(path: Path) -> dict[str, dict[str, Any]] | None:
+    """The checkpoint's tensors as a safetensors-like header; None for the legacy format and other pickles."""
+    found = _read_pickle(path)
+    return header_from_pickle(*found) if found is not None else None
 
 
 def read_ckpt_values(path: Path, entry: dict[str, Any], limit: int) -> bytes | None:
