@@ -97,6 +97,31 @@ CASES: dict[str, tuple[str, Callable[[Path], object]]] = {
     ),
     "diffusers folder of 100k files": ("checkpoints/x", lambda p: _folder_of_files(p, 100_000)),
 }
+# The worst files that stay within the limits (models/untrusted.py and the readers' own): what a scan can cost.
+WITHIN_LIMITS: dict[str, tuple[str, Callable[[Path], object]]] = {
+    "limit: 524,286 opcodes (NONE, POP)": ("checkpoints/x.ckpt", lambda p: c.ckpt(p, c.opcode_flood(2**18 - 2))),
+    "limit: 131,071 lists in a list": ("checkpoints/x.ckpt", lambda p: c.ckpt(p, c.object_flood(2**17 - 1))),
+    "limit: 131,072 memo entries": ("checkpoints/x.ckpt", lambda p: c.ckpt(p, c.memo_flood(2**17))),
+    "limit: 131,000 2-char strings in lists": ("checkpoints/x.ckpt", lambda p: c.ckpt(p, _short_strings(131_000))),
+    "limit: 8 MiB header of short metadata": (
+        "checkpoints/x.safetensors",
+        lambda p: c.safetensors(p, {"__metadata__": {f"{i}": "ab" for i in range(520_000)}}),
+    ),
+    "limit: 131,072 arrays in a header": (
+        "checkpoints/x.safetensors",
+        lambda p: c.safetensors(p, b"[" + b"[]," * (2**17 - 2) + b"[]]"),
+    ),
+    "limit: 65,536 zip members": ("checkpoints/x.ckpt", lambda p: c.many_members(p, 65_536)),
+    "limit: folder of 2,047 files": ("checkpoints/x", lambda p: _folder_of_files(p, 2046)),
+}
+CASES.update(WITHIN_LIMITS)
+
+
+def _short_strings(count: int) -> bytes:
+    """``count`` distinct 2-character strings, appended to lists 1,000 at a time."""
+    texts = [c.pickle.SHORT_BINUNICODE + bytes([2]) + f"{i % 4096:03x}"[-2:].encode() for i in range(count)]
+    batches = [c.pickle.MARK + b"".join(texts[i : i + 1000]) + c.pickle.APPENDS for i in range(0, count, 1000)]
+    return c.ops(c.pickle.EMPTY_LIST + b"".join(batches))
 
 
 def child(models: str, memory_gb: float) -> None:
