@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.untrusted import InvalidModel
+from models.untrusted import InvalidModel, brief
 
 # torch writes 32 opcodes per tensor (170 bytes): room for 16,000 tensors, 6x an SDXL checkpoint (~2,500), in
 # about a second (~2 us per opcode on a busy 2-core machine).
@@ -202,7 +202,7 @@ def _checked_arg(arg: Any) -> Any:
 
 def _memo_index(arg: Any) -> int:
     if not isinstance(arg, int) or not 0 <= arg < MAX_MEMO:
-        raise InvalidModel(f"pickle memo index {arg!r:.40} outside 0..{MAX_MEMO - 1:,}")
+        raise InvalidModel(f"pickle memo index {brief(arg, 40)} outside 0..{MAX_MEMO - 1:,}")
     return int(arg)
 
 

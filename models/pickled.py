@@ -22,7 +22,7 @@ from typing import Any
 
 from models.archive import open_zip, read_member, read_stored
 from models.pickle_machine import Call, Global, Persistent, Unsupported, run
-from models.untrusted import InvalidModel, element_count, open_regular
+from models.untrusted import InvalidModel, brief, element_count, open_regular
 
 # torch writes ~170 bytes of data.pkl per tensor: ~0.4 MB for an SDXL checkpoint; 8 MiB is 48,000 tensors (the
 # opcode limit stops at 16,000: the rest is room for long names and other values).
@@ -61,16 +61,16 @@ def _natural(value: Any) -> bool:
 
 def _tensor_entry(args: Any, root: str, name: str) -> dict[str, Any]:
     """The header entry of ``_rebuild_tensor_v2(*args)``, every declared part checked."""
-    what = f"tensor {name[:80]!r}"
+    what = f"tensor {brief(name, 80)}"
     if not isinstance(args, tuple) or len(args) < 4 or not isinstance(args[0], Persistent):
         raise InvalidModel(f"{what} is not (storage, offset, size, stride, ...)")
     pid = args[0].pid
     if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage" and isinstance(pid[1], Global)):
         raise InvalidModel(f"{what} has no ('storage', type, key, location, size) storage id")
     if not isinstance(pid[2], str) or not _STORAGE_KEY.fullmatch(pid[2]):
-        raise InvalidModel(f"{what} names its storage {pid[2]!r:.40}, not a storage key")
+        raise InvalidModel(f"{what} names its storage {brief(pid[2], 40)}, not a storage key")
     if not _natural(args[1]):
-        raise InvalidModel(f"{what} has offset {args[1]!r:.40}, not a size")
+        raise InvalidModel(f"{what} has offset {brief(args[1], 40)}, not a size")
     element_count(args[2], what, MAX_ELEMENTS)
     dtype = STORAGE_DTYPES.get(pid[1].name.rsplit(".", 1)[-1], "UNKNOWN")
     return {"dtype": dtype, "shape": list(args[2]), "storage": f"{root}/data/{pid[2]}", "offset": args[1]}

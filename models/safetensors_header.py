@@ -17,7 +17,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from models.untrusted import InvalidModel, element_count, load_json, open_regular
+from models.untrusted import InvalidModel, brief, element_count, load_json, open_regular
 
 # ~150 bytes of JSON per tensor: ~0.4 MB for an SDXL checkpoint; kohya LoRAs add metadata (tag counts) up to ~1 MB.
 # (The safetensors library allows 100 MB; parsing JSON costs up to ~25x its size in memory.)
@@ -41,24 +41,24 @@ def _offsets(entry: dict[str, Any], what: str) -> tuple[int, int]:
         or not all(isinstance(o, int) and not isinstance(o, bool) and o >= 0 for o in offsets)
         or offsets[0] > offsets[1]
     ):
-        raise InvalidModel(f"{what} has data_offsets {offsets!r:.60}, not [begin, end] with 0 <= begin <= end")
+        raise InvalidModel(f"{what} has data_offsets {brief(offsets)}, not [begin, end] with 0 <= begin <= end")
     return offsets[0], offsets[1]
 
 
 def check_entry(name: str, entry: Any) -> int:
     """Check one tensor's declaration; its end offset."""
-    what = f"tensor {name[:80]!r}"
+    what = f"tensor {brief(name, 80)}"
     if not isinstance(entry, dict):
         raise InvalidModel(f"{what} is not a JSON object")
     dtype = entry.get("dtype")
     if not isinstance(dtype, str) or not 0 < len(dtype) <= MAX_DTYPE_CHARS:
-        raise InvalidModel(f"{what} has dtype {dtype!r:.40}, not a dtype name")
+        raise InvalidModel(f"{what} has dtype {brief(dtype, 40)}, not a dtype name")
     begin, end = _offsets(entry, what)
     item = DTYPE_SIZES.get(dtype)
     if item is None:  # a dtype this reader does not know (sub-byte ones among them): one bit per element at least
         element_count(entry.get("shape"), what, (end - begin) * 8)
     elif element_count(entry.get("shape"), what, (end - begin) // item) * item != end - begin:
-        raise InvalidModel(f"{what}: shape {entry['shape']!r:.60} of {dtype} is not {end - begin:,} bytes")
+        raise InvalidModel(f"{what}: shape {brief(entry['shape'])} of {dtype} is not {end - begin:,} bytes")
     return end
 
 

@@ -23,7 +23,7 @@ from typing import IO, Any
 # JSON (model_index.json, config.json, scheduler configs, safetensors headers). Real configs and headers nest less
 # than 6 deep (header -> tensor -> shape); kohya's metadata strings hold JSON too and add brackets of their own.
 MAX_JSON_DEPTH = 64
-# A safetensors header has three containers per tensor (entry, shape, offsets): 2**17 is ~40,000 tensors, 10x an
+# A safetensors header has three containers per tensor (entry, shape, offsets): 2**17 is ~43,000 tensors, 17x an
 # SDXL checkpoint. Bounds what parsing can build: an empty list costs 56 bytes from 3 bytes of JSON.
 MAX_JSON_CONTAINERS = 2**17
 # Diffusers and transformers configs are a few KB (the biggest, with label maps, ~100 KB).
@@ -46,7 +46,12 @@ class InvalidModel(Exception):
 
 
 def open_regular(path: Path) -> IO[bytes]:
-    """``path`` opened for reading, if it is a regular file (links followed); never blocks on a FIFO or device."""
+    """``path`` opened for reading, if it is a regular file (links followed); never blocks on a FIFO or device.
+
+    Checked before opening (a device is never opened) and again on what was opened (the path may change between);
+    O_NONBLOCK makes that open return at once even if a FIFO took the file's place."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise InvalidModel(f"{path.name} is not a regular file")
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
@@ -68,7 +73,7 @@ def check_json_nesting(raw: bytes, what: str) -> None:
 
     Counts every bracket, those inside strings too (an over-estimate a real file never comes near); C-speed: one
     ``count`` per bracket kind, then a running sum over the brackets alone."""
-    containers = raw.count(b"[") + raw.count(b"{")
+    containers = max(raw.count(b"[") + raw.count(b"{"), raw.count(b"]") + raw.count(b"}"))
     if containers > MAX_JSON_CONTAINERS:
         raise InvalidModel(f"{what} has {containers:,} arrays and objects, more than the {MAX_JSON_CONTAINERS:,} limit")
     depth = max(accumulate(array("b", raw.translate(_BRACKETS, _NOT_BRACKETS))), default=0)
@@ -96,18 +101,40 @@ def read_json_object(path: Path) -> dict[str, Any]:
     return data
 
 
+def brief(value: object, limit: int = 60) -> str:
+    """An untrusted value for a reason: short scalars and short flat lists as written, anything else described
+    (never the repr of a big or nested value, which costs as much as the value)."""
+    if isinstance(value, list | tuple) and len(value) <= MAX_DIMS and all(_is_scalar(v) for v in value):
+        text = repr(list(value))
+    elif _is_scalar(value):
+        text = repr(value[: limit + 1] if isinstance(value, str | bytes) else value)
+    elif isinstance(value, list | tuple | dict):
+        text = f"a {type(value).__name__} of {len(value):,} items"
+    else:
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_scalar(value: object) -> bool:
+    return (
+        value is None
+        or isinstance(value, bool | float | str | bytes)
+        or (isinstance(value, int) and value.bit_length() <= 256)
+    )
+
+
 def element_count(shape: object, what: str, limit: int) -> int:
     """The element count of a declared shape: a list or tuple of at most ``MAX_DIMS`` non-negative integers whose
     product is at most ``limit`` (multiplied with an early stop, so no declared shape makes a huge number)."""
     if not isinstance(shape, list | tuple) or len(shape) > MAX_DIMS:
-        raise InvalidModel(f"{what} has shape {shape!r:.60}, not a list of at most {MAX_DIMS} sizes")
+        raise InvalidModel(f"{what} has shape {brief(shape)}, not a list of at most {MAX_DIMS} sizes")
     count = 1
     for dim in shape:
         if not isinstance(dim, int) or isinstance(dim, bool) or dim < 0:
-            raise InvalidModel(f"{what} has shape {shape!r:.60}: {dim!r:.20} is not a size")
+            raise InvalidModel(f"{what} has shape {brief(shape)}: {brief(dim, 20)} is not a size")
         count *= min(dim, limit + 1)  # both factors <= limit + 1: every product stays small
         if count > limit:
-            raise InvalidModel(f"{what} has shape {shape!r:.60}: more than {limit:,} elements")
+            raise InvalidModel(f"{what} has shape {brief(shape)}: more than {limit:,} elements")
     return count
 
 
