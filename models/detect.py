@@ -13,7 +13,7 @@ std of ``output_blocks.11.1.transformer_blocks.0.norm1.bias`` above 0.09 means `
 
 from __future__ import annotations
 
-import json
+import math
 import statistics
 import struct
 from collections.abc import Callable
@@ -22,17 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from models.pickled import read_ckpt_header, read_ckpt_values
+from models.safetensors_header import read_safetensors_header, read_tensor_bytes
+from models.untrusted import InvalidModel, read_json_object
 from schemas.models import Arch, ModelType
 
-MAX_HEADER_BYTES = 100 * 1024 * 1024
 SD2_V_PROBE = "model.diffusion_model.output_blocks.11.1.transformer_blocks.0.norm1.bias"
 SD2_V_STD = 0.09
 Probe = Callable[[str], list[float] | None]
 """The float values of one small tensor of the file by name (None when absent or not a float tensor)."""
-
-
-class InvalidModel(Exception):
-    """The file or folder is corrupt or truncated; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -40,30 +37,6 @@ class Detection:
     arch: Arch
     inpaint: bool = False
     prediction: str | None = None
-
-
-def read_safetensors_header(path: Path) -> dict[str, Any]:
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        head = handle.read(8)
-        if len(head) < 8:
-            raise InvalidModel("shorter than a safetensors header")
-        (length,) = struct.unpack("<Q", head)
-        if length > MAX_HEADER_BYTES or 8 + length > size:
-            raise InvalidModel(
-                f"header length {length} does not fit in a {size}-byte file (truncated or not safetensors)"
-            )
-        try:
-            header = json.loads(handle.read(length))
-        except ValueError as exc:
-            raise InvalidModel(f"header is not JSON: {exc}") from exc
-    if not isinstance(header, dict):
-        raise InvalidModel("header is not a JSON object")
-    header.pop("__metadata__", None)
-    end = max((entry["data_offsets"][1] for entry in header.values() if isinstance(entry, dict)), default=0)
-    if 8 + length + end > size:
-        raise InvalidModel(f"tensors need {8 + length + end} bytes but the file has {size} (truncated)")
-    return header
 
 
 def _shape(header: dict[str, Any], key: str) -> list[int] | None:
@@ -80,6 +53,12 @@ def _arch_from_context_dim(dim: int | None) -> Arch:
 
 
 def _decode_floats(raw: bytes, dtype: str) -> list[float] | None:
+    """The finite values of a float tensor's bytes (a non-finite one says nothing about a spread)."""
+    values = _unpack_floats(raw, dtype)
+    return None if values is None else [v for v in values if math.isfinite(v)]
+
+
+def _unpack_floats(raw: bytes, dtype: str) -> list[float] | None:
     if dtype == "F32":
         return list(struct.unpack(f"<{len(raw) // 4}f", raw))
     if dtype == "F16":
@@ -92,16 +71,8 @@ def _decode_floats(raw: bytes, dtype: str) -> list[float] | None:
 
 def safetensors_probe(path: Path, header: dict[str, Any], limit: int = 65536) -> Probe:
     def values(key: str) -> list[float] | None:
-        entry = header.get(key)
-        if not isinstance(entry, dict):
-            return None
-        start, end = entry["data_offsets"]
-        if end - start > limit * 4:
-            return None
-        with path.open("rb") as handle:
-            (length,) = struct.unpack("<Q", handle.read(8))
-            handle.seek(8 + length + start)
-            return _decode_floats(handle.read(end - start), entry["dtype"])
+        found = read_tensor_bytes(path, header, key, limit * 4)
+        return _decode_floats(*found) if found is not None else None
 
     return values
 
@@ -214,16 +185,6 @@ def detect_header(
     return folder_type, detect_checkpoint(header, probe)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidModel(f"{path.name} is unreadable: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InvalidModel(f"{path.name} is not a JSON object")
-    return data
-
-
 _PIPELINE_ARCH = {
     "StableDiffusionPipeline": Arch.SD1,
     "StableDiffusionImg2ImgPipeline": Arch.SD1,
@@ -242,22 +203,22 @@ _COMPONENT_TYPES = {
 
 
 def detect_diffusers_pipeline(folder: Path) -> Detection:
-    index = _read_json(folder / "model_index.json")
+    index = read_json_object(folder / "model_index.json")
     arch = _PIPELINE_ARCH.get(str(index.get("_class_name")), Arch.UNKNOWN)
     unet = folder / "unet" / "config.json"
-    unet_config = _read_json(unet) if unet.is_file() else {}
+    unet_config = read_json_object(unet) if unet.is_file() else {}
     inpaint = unet_config.get("in_channels") == 9 or "Inpaint" in str(index.get("_class_name"))
     if arch is Arch.SD1 and unet_config.get("cross_attention_dim") == 1024:
         arch = Arch.SD2
     if arch is Arch.SDXL and "text_encoder" not in index:
         arch = Arch.SDXL_REFINER
     scheduler = folder / "scheduler" / "scheduler_config.json"
-    prediction = _read_json(scheduler).get("prediction_type") if scheduler.is_file() else None
+    prediction = read_json_object(scheduler).get("prediction_type") if scheduler.is_file() else None
     return Detection(arch, bool(inpaint), prediction if isinstance(prediction, str) else None)
 
 
 def detect_diffusers_component(folder: Path, folder_type: ModelType) -> tuple[ModelType, Detection]:
-    config = _read_json(folder / "config.json")
+    config = read_json_object(folder / "config.json")
     kind = _COMPONENT_TYPES.get(str(config.get("_class_name")), folder_type)
     dim = config.get("cross_attention_dim")
     arch = _arch_from_context_dim(dim if isinstance(dim, int) else None)

@@ -1,5 +1,8 @@
 """Model file hashes: full sha256 (computed once, cached in Redis by path + size + mtime) and the AUTOMATIC1111
-short hash (its first 10 hex digits, A1111's "AutoV2"). Torch-free."""
+short hash (its first 10 hex digits, A1111's "AutoV2"). Torch-free.
+
+Files are opened only when regular (``models.untrusted.open_regular``: a FIFO would block) and read in chunks; a
+folder's files come from the registry's bounded walk (``summarize_folder``: depth and entry count limited)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from models.untrusted import open_regular, summarize_folder
 from schemas.keys import file_hash_key
 
 CHUNK = 8 * 1024 * 1024
@@ -14,7 +18,7 @@ CHUNK = 8 * 1024 * 1024
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -49,6 +53,6 @@ def content_sha256(redis: Any, path: Path) -> str:
     if path.is_file():
         return compute_sha256(redis, path)
     digest = hashlib.sha256()
-    for file in sorted(f for f in path.rglob("*") if f.is_file()):
+    for file in summarize_folder(path).files:
         digest.update(f"{file.relative_to(path).as_posix()}\0{compute_sha256(redis, file)}\n".encode())
     return digest.hexdigest()

@@ -4,7 +4,9 @@ tensors. The API lists and validates against it; the worker finds what to load t
 Layout: ``<models_dir>/<type folder>/<name>[.ext]`` for the folders in ``schemas.models.TYPE_FOLDERS``; an entry is
 a file with a known extension or a diffusers folder (``model_index.json``, or a component folder with
 ``config.json``). Hub ids listed in ``SDQ_HUB_MODELS`` are checkpoint entries too. Ids are ``<type>:<name>``.
-Detection results are cached per (path, size, mtime), so a rescan reads only new or changed files.
+Detection (``models.scan``) treats every file as untrusted input: a corrupt, hostile or unreadable one is an
+``invalid`` entry with a reason, never an error of the listing. Entries are cached per path and (size, mtime_ns),
+so a rescan reads only new or changed files.
 
 Loadable checkpoints: diffusers folders, hub ids, and single files (``.safetensors``, ``.ckpt``) of the
 architectures with a config folder shipped in ``models/configs`` (sd1, sd2, sdxl). A single-file checkpoint's
@@ -13,33 +15,25 @@ prediction type can be set by an AUTOMATIC1111-style ``<name>.yaml`` next to it 
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from models.detect import (
-    Detection,
-    InvalidModel,
-    detect_ckpt,
-    detect_diffusers_component,
-    detect_diffusers_pipeline,
-    detect_safetensors,
-)
+from models.scan import SINGLE_FILE_FORMATS, TEXT_SUFFIXES, EntryCache
+from models.untrusted import MAX_LISTED, list_folder
 from schemas.errors import FieldPath, ModelNotFound, RequestInvalid, body_loc
 from schemas.generation import MODEL_NAME_PATTERN
 from schemas.models import TYPE_FOLDERS, Arch, ModelEntry, ModelType
 
+log = logging.getLogger(__name__)
+
 _NAME = re.compile(MODEL_NAME_PATTERN)
 WEIGHT_SUFFIXES = {".safetensors", ".ckpt", ".pt", ".pth", ".bin"}
-TEXT_SUFFIXES = {".json", ".yaml", ".yml", ".txt"}
 _TEXT_TYPES = {ModelType.PRESET, ModelType.PROMPT, ModelType.NEG_PROMPT}
 LOADABLE_FORMATS = {"diffusers", "hub"}
-SINGLE_FILE_FORMATS = {"safetensors", "ckpt"}
 SINGLE_FILE_ARCHS = (Arch.SD1, Arch.SD2, Arch.SDXL)
-_PARAMETERIZATION = re.compile(r"^\s*parameterization:\s*[\"']?(\w+)", re.MULTILINE)
-_PREDICTIONS = {"v": "v_prediction", "eps": "epsilon", "epsilon": "epsilon", "v_prediction": "v_prediction"}
 
 
 def is_valid_name(name: str) -> bool:
@@ -64,44 +58,6 @@ class Checkpoint:
         return self.format in SINGLE_FILE_FORMATS
 
 
-def _folder_size(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-
-
-def _describe(path: Path, folder_type: ModelType) -> tuple[ModelType, str, Detection]:
-    """(type, format, detection) of one entry; InvalidModel when it is corrupt."""
-    if path.is_dir():
-        if (path / "model_index.json").is_file():
-            return folder_type, "diffusers", detect_diffusers_pipeline(path)
-        kind, detection = detect_diffusers_component(path, folder_type)
-        return kind, "diffusers", detection
-    suffix = path.suffix.lower()
-    if suffix == ".safetensors":
-        kind, detection = detect_safetensors(path, folder_type)
-        return kind, "safetensors", detection
-    if suffix == ".ckpt":
-        kind, detection = detect_ckpt(path, folder_type)
-        return kind, "ckpt", detection
-    if suffix in TEXT_SUFFIXES:
-        return folder_type, suffix.lstrip(".").replace("yml", "yaml"), Detection(Arch.UNKNOWN)
-    if path.stat().st_size == 0:
-        raise InvalidModel("empty file")
-    arch = Arch.UPSCALER if folder_type is ModelType.UPSCALER else Arch.UNKNOWN
-    return folder_type, suffix.lstrip("."), Detection(arch)
-
-
-def sidecar_prediction(path: Path) -> str | None:
-    """The prediction type an A1111-style ``<name>.yaml`` next to a single file sets (``parameterization``)."""
-    sidecar = path.with_suffix(".yaml")
-    if not sidecar.is_file() or sidecar.stat().st_size > 1024 * 1024:
-        return None
-    try:
-        found = _PARAMETERIZATION.search(sidecar.read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        return None
-    return _PREDICTIONS.get(found.group(1)) if found else None
-
-
 def _is_candidate(path: Path, folder_type: ModelType) -> bool:
     if path.name.startswith("."):
         return False
@@ -117,68 +73,21 @@ class ModelRegistry:
     def __init__(self, models_dir: Path, hub_models: list[str] | None = None) -> None:
         self.models_dir = models_dir
         self.hub_models = hub_models or []
-        self._cache: dict[tuple[str, int, float], ModelEntry] = {}
+        self._cache = EntryCache(models_dir)
         self._entries: dict[str, ModelEntry] = {}
         self._lock = threading.Lock()
         self._scanned = False
 
-    def _entry(self, path: Path, folder_type: ModelType) -> ModelEntry:
-        entry = self._detected(path, folder_type)
-        if entry.type is ModelType.CHECKPOINT and entry.format in SINGLE_FILE_FORMATS:
-            prediction = sidecar_prediction(path)
-            if prediction is not None:
-                entry = entry.model_copy(update={"prediction": prediction})
-        return entry
-
-    def _detected(self, path: Path, folder_type: ModelType) -> ModelEntry:
-        stat = path.stat()
-        size = _folder_size(path) if path.is_dir() else stat.st_size
-        key = (str(path), size, stat.st_mtime)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        name = path.name if path.is_dir() else path.stem
-        common = {
-            "name": name,
-            "path": str(path.relative_to(self.models_dir)),
-            "size_bytes": size,
-            "modified_at": datetime.fromtimestamp(stat.st_mtime, UTC),
-        }
-        try:
-            kind, fmt, detection = _describe(path, folder_type)
-            entry = ModelEntry(
-                id=f"{kind.value}:{name}",
-                type=kind,
-                format=fmt,
-                arch=detection.arch,
-                inpaint=detection.inpaint,
-                prediction=detection.prediction,
-                status="valid",
-                **common,
-            )
-        except (InvalidModel, OSError) as exc:
-            entry = ModelEntry(
-                id=f"{folder_type.value}:{name}",
-                type=folder_type,
-                format=path.suffix.lstrip(".") or "diffusers",
-                arch=Arch.UNKNOWN,
-                status="invalid",
-                reason=str(exc),
-                **common,
-            )
-        self._cache[key] = entry
-        return entry
-
     def refresh(self) -> list[ModelEntry]:
         entries: dict[str, ModelEntry] = {}
+        seen: set[str] = set()
         for folder_name, folder_type in TYPE_FOLDERS.items():
-            root = self.models_dir / folder_name
-            if not root.is_dir():
-                continue
-            for path in sorted(root.iterdir()):
-                if _is_candidate(path, folder_type) and is_valid_name(path.name if path.is_dir() else path.stem):
-                    entry = self._entry(path, folder_type)
+            for path in self._candidates(self.models_dir / folder_name, folder_type):
+                seen.add(str(path))
+                entry = self._cache.entry(path, folder_type)
+                if entry is not None:
                     entries.setdefault(entry.id, entry)
+        self._cache.keep_only(seen)
         for hub_id in self.hub_models:
             name = hub_id.rsplit("/", 1)[-1]
             entries.setdefault(
@@ -198,6 +107,20 @@ class ModelRegistry:
             self._entries = entries
             self._scanned = True
         return list(entries.values())
+
+    @staticmethod
+    def _candidates(root: Path, folder_type: ModelType) -> list[Path]:
+        """The entries of one type folder worth detecting (at most ``MAX_LISTED`` looked at)."""
+        if not root.is_dir():
+            return []
+        try:
+            paths, more = list_folder(root)
+        except OSError as exc:
+            log.warning("models folder %s is unreadable: %s", root.name, exc.strerror)
+            return []
+        if more:
+            log.warning("models folder %s holds more than %d entries; the others are not listed", root.name, MAX_LISTED)
+        return [p for p in paths if _is_candidate(p, folder_type) and is_valid_name(p.name if p.is_dir() else p.stem)]
 
     def entries(self) -> list[ModelEntry]:
         if not self._scanned:
