@@ -83,9 +83,6 @@ class ModelManager:
     def used_bytes(self) -> int:
         return sum(size for _, size in (*self._resident.values(), *self._controlnets.values()))
 
-    def is_loaded(self, name: str) -> bool:
-        return name in self._resident
-
     def get(self, name: str) -> Any:
         """The resident pipeline for ``name``, loading it (and evicting others to fit) when needed."""
         if name in self._resident:
@@ -194,12 +191,6 @@ class ModelManager:
         self._release()
         self._note(f"unload {name}")
         return True
-
-    def unload_all(self) -> None:
-        for name in list(self._resident):
-            self.unload(name)
-        self._controlnets.clear()
-        self._release()
 
     def gpu_status(self) -> dict[str, Any]:
         """GPU memory in use and utilisation (NVML, when pynvml is installed) on CUDA; empty elsewhere."""

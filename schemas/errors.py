@@ -22,7 +22,7 @@ The API renders any ``AppError`` as :class:`Problem`; the worker stores the same
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -182,8 +182,3 @@ class WorkerDied(GenerationFailed):
 class NsfwDetected(GenerationFailed):
     code = "nsfw_detected"
     title = "Image blocked by the safety checker"
-
-
-def problem_from_dict(data: dict[str, Any]) -> Problem:
-    """Rebuild a stored problem (e.g. from a failed job's record)."""
-    return Problem.model_validate(data)

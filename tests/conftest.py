@@ -44,7 +44,8 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ControlNets for the tiny model, ``controlnet/tiny-cn`` and ``controlnet/tiny-cn-2`` (other random weights), and
     upscalers: ``tiny-esrgan`` (4x, safetensors), ``tiny-esrgan-2x`` (2x, Real-ESRGAN-style .pth) and
     ``not-an-upscaler`` (a .pth that is no model)."""
-    from models.tiny import write_tiny_controlnet, write_tiny_lora, write_tiny_model, write_tiny_upscaler
+    from models.tiny import write_tiny_model
+    from tests.builders.addons import write_tiny_controlnet, write_tiny_lora, write_tiny_upscaler
 
     root = tmp_path_factory.mktemp("models")
     tiny = write_tiny_model(root / "checkpoints" / "tiny")

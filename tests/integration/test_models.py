@@ -138,7 +138,7 @@ def test_load_and_unload_are_carried_out_by_the_worker(make_stack, models_dir, t
 
 
 def test_vae_override_and_embeddings_apply_to_one_job_only(make_stack, models_dir, tmp_path) -> None:
-    from models.tiny import write_tiny_embedding, write_tiny_vae
+    from tests.builders.addons import write_tiny_embedding, write_tiny_vae
 
     own = tmp_path / "models"
     shutil.copytree(models_dir / "checkpoints" / "tiny", own / "checkpoints" / "tiny")

@@ -12,7 +12,7 @@ import pytest
 import requests
 from PIL import Image
 
-from models.tiny import write_tiny_detoxify, write_tiny_safety_checker
+from tests.builders.safety import write_tiny_detoxify, write_tiny_safety_checker
 from tests.conftest import Stack
 from tests.integration.test_metrics import scrape, value
 

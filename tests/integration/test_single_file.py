@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 def single_files(models_dir: Path, tmp_path: Path) -> dict[str, Path]:
     """A models folder with the tiny model as a diffusers folder, as one .safetensors and as one .ckpt (original
     layout), single files of other architectures; and a configs folder whose sd1/ is the tiny model's config."""
-    from models.tiny import write_tiny_config, write_tiny_single_file
+    from tests.builders.single_file import write_tiny_config, write_tiny_single_file
     from tests.unit.models.test_registry import write_safetensors
 
     own = tmp_path / "models"

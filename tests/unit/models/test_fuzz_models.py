@@ -64,7 +64,7 @@ def _base(name: str, folder: str, path: Path) -> Base:
 @pytest.fixture(scope="module")
 def bases(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Base]:
     """The tiny model as one .safetensors and one .ckpt (models.tiny), the tiny LoRA and the 2x upscaler .pth."""
-    from models.tiny import write_tiny_single_file
+    from tests.builders.single_file import write_tiny_single_file
 
     folder = tmp_path_factory.mktemp("bases")
     return {

@@ -71,7 +71,7 @@ def test_legacy_and_unreadable_ckpt_are_listed_with_unknown_arch(tmp_path: Path)
 
 
 def test_a_tiny_ckpt_is_detected_and_loadable(tmp_path: Path) -> None:
-    from models.tiny import write_tiny_single_file
+    from tests.builders.single_file import write_tiny_single_file
 
     write_tiny_single_file(tmp_path / "checkpoints" / "pickled.ckpt")
     entry = ModelRegistry(tmp_path).resolve_checkpoint("pickled", None)

@@ -15,9 +15,9 @@ from models.generate import run_generation
 from models.manager import ModelManager
 from models.registry import ModelRegistry
 from models.single_file import SHIPPED_CONFIGS, ConfigFolders, load_single_file, materialize
-from models.tiny import write_tiny_config, write_tiny_single_file
 from schemas.generation import Txt2ImgRequest
 from schemas.models import Arch
+from tests.builders.single_file import write_tiny_config, write_tiny_single_file
 
 # Parameter counts of the real models (stable-diffusion-v1-5, stable-diffusion-2-1, stable-diffusion-xl-base-1.0).
 REAL_PARAMETERS = {
@@ -75,7 +75,7 @@ def test_shipped_configs_build_the_real_models(folders: ConfigFolders, arch: Arc
     from diffusers.loaders.single_file_utils import infer_diffusers_model_type
 
     from models.detect import detect_checkpoint
-    from models.ldm_layout import pipeline_to_ldm
+    from tests.builders.ldm_layout import pipeline_to_ldm
 
     folder = folders.folder(arch)
     index = DiffusionPipeline.load_config(folder)
@@ -210,9 +210,9 @@ class Callback:
 def test_a_ckpt_that_needs_other_classes_is_refused_not_run(tmp_path: Path, tiny_configs: Path) -> None:
     """Detection still reads its tensors (without unpickling); loading (torch.load(weights_only=True)) refuses
     the pickle with a hint instead of running the payload."""
-    from models.ldm_layout import pipeline_to_ldm
     from models.tiny import build_tiny_pipeline
     from schemas.errors import ModelLoadFailed
+    from tests.builders.ldm_layout import pipeline_to_ldm
 
     Callback.ran = str(tmp_path / "ran")
     state = pipeline_to_ldm(build_tiny_pipeline(0), Arch.SD1)
@@ -232,8 +232,8 @@ def test_an_inpainting_single_file_loads_as_the_inpaint_pipeline(tmp_path: Path,
     """9 input channels: detected as inpaint, loaded with a 9-channel variant of the config and the inpaint class."""
     from diffusers import StableDiffusionInpaintPipeline, UNet2DConditionModel
 
-    from models.ldm_layout import save_single_file
     from models.tiny import build_tiny_pipeline
+    from tests.builders.ldm_layout import save_single_file
 
     pipeline = build_tiny_pipeline(0)
     torch.manual_seed(0)

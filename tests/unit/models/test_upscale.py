@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.tiny import write_tiny_upscaler
 from models.upscale import load_upscaler, model_passes, tile_boxes, upscale_image
+from tests.builders.addons import write_tiny_upscaler
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import pytest
 
 from auth.principal import Principal, Role, Scope
 from models.safety import flagged_categories, load_detoxify
-from models.tiny import write_tiny_detoxify
 from schemas.errors import ContentBlocked, Forbidden
 from schemas.generation import Txt2ImgRequest
 from schemas.settings import Settings
 from server.safety import PromptFilter
+from tests.builders.safety import write_tiny_detoxify
 
 ADMIN = Principal(name="root", roles=[Role.ADMIN], scopes=sorted(Scope), method="jwt")
 USER = Principal(name="ann", roles=[Role.USER], scopes=[Scope.GENERATE], method="jwt")
