@@ -17,6 +17,7 @@ from server.jobs import JobService
 from server.limits import BodySizeLimit
 from server.problems import install_problem_handlers
 from server.routes import auth, cache, generate, jobs, models, queue, system, watermark
+from server.webui import mount_webui
 from store.connection import connect, connect_async
 
 DESCRIPTION = """
@@ -57,4 +58,5 @@ def create_app(settings: Settings) -> FastAPI:
         )
     for module in (auth, cache, generate, jobs, models, queue, system, watermark):
         app.include_router(module.router)
+    mount_webui(app)
     return app

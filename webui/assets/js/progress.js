@@ -1,0 +1,31 @@
+// Words for a job's state and progress (pure: the jobs panel and its tests use it).
+
+/** "step 5/20 · 2.1 it/s · ETA 7 s" from a progress record {stage, step, total, its, eta_seconds}. */
+export function progressText(progress) {
+  if (!progress) return '';
+  if (progress.stage === 'loading') return 'loading the model…';
+  if (progress.stage === 'saving') return 'saving…';
+  const parts = [];
+  if (progress.total) parts.push(`step ${progress.step ?? 0}/${progress.total}`);
+  if (progress.its) parts.push(`${progress.its >= 10 ? Math.round(progress.its) : progress.its.toFixed(1)} it/s`);
+  if (progress.eta_seconds !== undefined && progress.eta_seconds !== null) parts.push(`ETA ${duration(progress.eta_seconds)}`);
+  return parts.join(' · ');
+}
+
+/** 7 → "7 s"; 95 → "1 min 35 s". */
+export function duration(seconds) {
+  const total = Math.max(0, Math.round(seconds));
+  if (total < 60) return `${total} s`;
+  const minutes = Math.floor(total / 60);
+  const rest = total % 60;
+  return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+}
+
+/** "queued · #2", "running", "finished", ... */
+export function statusText(status, position) {
+  if (status === 'queued') return position ? `queued · #${position}` : 'queued';
+  if (status === 'started') return 'running';
+  return status ?? '';
+}
+
+export const isActive = (status) => status === 'queued' || status === 'started';
