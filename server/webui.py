@@ -1,11 +1,12 @@
 """The bundled web UI: ``webui/`` served at ``/`` and ``/ui/``, with cache headers and a strict CSP.
 
-``index.html`` is answered with ``Cache-Control: no-cache`` (revalidated with its ETag on every load). It names its
-assets under ``/ui/assets/<fingerprint>/...``, where the fingerprint is a hash of every asset file taken when the
-app is built: an asset under the current fingerprint is immutable for a year, and relative ES module imports inherit
-the fingerprinted folder, so a changed file is never served stale. An asset asked for under another fingerprint (a
-page opened before an upgrade) is served with ``no-cache``. Every UI answer carries the Content-Security-Policy: no
-inline script or style, nothing from another origin.
+The files are read once, when the app is built (restart the API to serve edited files). ``index.html`` is answered
+with ``Cache-Control: no-cache`` (revalidated with its ETag on every load). It names its assets under
+``/ui/assets/<fingerprint>/...``, where the fingerprint is a hash of every asset: an asset under the current
+fingerprint is immutable for a year, and relative ES module imports inherit the fingerprinted folder, so a changed
+file is never served stale. An asset asked for under another fingerprint (a page opened before an upgrade) is
+served with ``no-cache``. Every UI answer carries the Content-Security-Policy: no inline script or style, nothing
+from another origin. The UI talks only to the public API; it is public itself (the API calls it makes are not).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Header, Response
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from schemas.errors import NotFound
 
@@ -42,35 +43,52 @@ MEDIA_TYPES = {
     ".webmanifest": "application/manifest+json",
 }
 ASSETS_PLACEHOLDER = "{{assets}}"
+PRELOADS_PLACEHOLDER = "{{modulepreloads}}"
+NOT_MODULES = {"js/theme-boot.js"}  # a classic script, run before the first paint
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    media_type: str
 
 
 @dataclass(frozen=True)
 class WebUI:
-    """The UI files of one folder: the rendered index page and the assets' fingerprint."""
+    """The UI of one folder, read once: the rendered index page and the assets (a few dozen KB) in memory."""
 
-    assets_dir: Path
     fingerprint: str
     index_html: bytes
     index_etag: str
+    assets: dict[str, Asset]
 
     @classmethod
     def load(cls, root: Path = WEBUI_DIR) -> WebUI:
         assets_dir = root / "assets"
+        files = sorted(p for p in assets_dir.rglob("*") if p.is_file() and p.suffix in MEDIA_TYPES)
+        assets = {p.relative_to(assets_dir).as_posix(): Asset(p.read_bytes(), MEDIA_TYPES[p.suffix]) for p in files}
         digest = hashlib.sha256()
-        for path in sorted(p for p in assets_dir.rglob("*") if p.is_file()):
-            digest.update(path.relative_to(assets_dir).as_posix().encode() + b"\0" + path.read_bytes())
+        for name, asset in assets.items():
+            digest.update(name.encode() + b"\0" + asset.body + b"\0")
         fingerprint = digest.hexdigest()[:12]
+        base = f"/ui/assets/{fingerprint}"
+        # Every module preloaded at once: no waterfall of imports, whatever the import graph.
+        preloads = "\n  ".join(
+            f'<link rel="modulepreload" href="{base}/{name}">'
+            for name in assets
+            if name.startswith("js/") and name.endswith(".js") and name not in NOT_MODULES
+        )
         template = (root / "index.html").read_text(encoding="utf-8")
-        index_html = template.replace(ASSETS_PLACEHOLDER, f"/ui/assets/{fingerprint}").encode()
-        etag = '"' + hashlib.sha256(index_html).hexdigest()[:16] + '"'
-        return cls(assets_dir, fingerprint, index_html, etag)
+        html = template.replace(PRELOADS_PLACEHOLDER, preloads).replace(ASSETS_PLACEHOLDER, base).encode()
+        etag = '"' + hashlib.sha256(html).hexdigest()[:16] + '"'
+        return cls(fingerprint, html, etag, assets)
 
-    def asset_path(self, relative: str) -> Path:
-        """The file under the assets folder; NotFound for anything else (no traversal, known types only)."""
-        path = (self.assets_dir / relative).resolve()
-        if not path.is_relative_to(self.assets_dir.resolve()) or path.suffix not in MEDIA_TYPES or not path.is_file():
-            raise NotFound(f"no UI asset {relative!r}")
-        return path
+    def asset(self, name: str) -> Asset:
+        """An asset by its path under ``assets/``; NotFound for anything else."""
+        try:
+            return self.assets[name]
+        except KeyError:
+            raise NotFound(f"no UI asset {name!r}") from None
 
 
 def build_router(webui: WebUI) -> APIRouter:
@@ -95,11 +113,11 @@ def build_router(webui: WebUI) -> APIRouter:
         return RedirectResponse("/ui/", status_code=308, headers=SECURITY_HEADERS)
 
     @router.api_route("/ui/assets/{fingerprint}/{relative:path}", methods=["GET", "HEAD"])
-    async def asset(fingerprint: str, relative: str) -> FileResponse:
-        path = webui.asset_path(relative)
+    async def asset(fingerprint: str, relative: str) -> Response:
+        found = webui.asset(relative)
         cache = IMMUTABLE if fingerprint == webui.fingerprint else NO_CACHE
         headers = {**SECURITY_HEADERS, "Cache-Control": cache}
-        return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=headers)
+        return Response(found.body, media_type=found.media_type, headers=headers)
 
     return router
 

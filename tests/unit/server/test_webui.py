@@ -118,3 +118,19 @@ def test_the_webui_folder_ships_with_the_package() -> None:
     shipped = {p for pattern in patterns for p in WEBUI_DIR.glob(pattern) if p.is_file()}
     served = {WEBUI_DIR / "index.html", *(p for p in (WEBUI_DIR / "assets").rglob("*") if p.is_file())}
     assert served <= shipped, sorted(str(p) for p in served - shipped)
+
+
+def test_the_ui_is_public_when_auth_is_on(tmp_path: Path) -> None:
+    """The page and its assets need no credentials (the API calls it makes do)."""
+    settings = Settings(
+        redis_url="redis://127.0.0.1:1/0",
+        data_dir=tmp_path,
+        models_dir=tmp_path / "models",
+        auth="jwt,api-key",
+        environment="development",
+        jwt_secret="x" * 40,
+    )
+    client = TestClient(create_app(settings), raise_server_exceptions=False)
+    assert client.get("/").status_code == 200
+    assert client.get(f"/ui/assets/{WebUI.load().fingerprint}/js/main.js").status_code == 200
+    assert client.get("/api/v1/jobs").status_code in (401, 503)

@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { byId, h, setMessage } from './dom.js';
 import { followJob, TERMINAL } from './events.js';
-import { isActive, progressText, statusText } from './progress.js';
+import { isActive, jobSummary, progressText, statusText } from './progress.js';
 
 const MAX_STREAMS = 3; // a browser opens ~6 HTTP/1.1 connections per host: leave room for the rest
 const POLL_MS = 2000;
@@ -72,6 +72,7 @@ export class JobsView {
       'li',
       { class: 'job', dataset: { jobId: job.id } },
       h('div', { class: 'job-head' }, h('span', { class: 'job-prompt', title: prompt }, prompt || job.id), parts.status),
+      h('div', { class: 'job-meta' }, jobSummary(job)),
       h('div', { class: 'job-progress' }, parts.bar, parts.text, parts.cancel),
       parts.preview,
       parts.error,

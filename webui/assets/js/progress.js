@@ -28,4 +28,16 @@ export function statusText(status, position) {
   return status ?? '';
 }
 
+/** "512×768 · 20 steps · 2 images · tiny" from what the job's request says. */
+export function jobSummary(job) {
+  const request = job.request ?? {};
+  const parts = [];
+  if (request.width && request.height) parts.push(`${request.width}×${request.height}`);
+  if (request.steps) parts.push(`${request.steps} steps`);
+  if (request.batch_size > 1) parts.push(`${request.batch_size} images`);
+  const model = job.model ?? request.model;
+  if (model) parts.push(model);
+  return parts.join(' · ');
+}
+
 export const isActive = (status) => status === 'queued' || status === 'started';
