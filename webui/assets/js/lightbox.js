@@ -12,12 +12,13 @@ export class LightboxView {
     this.image = byId('lightbox-image');
     this.text = byId('lightbox-infotext');
     this.download = byId('lightbox-download');
+    this.reuse = byId('lightbox-reuse');
     this.status = byId('lightbox-status');
     this.samplerLabels = samplerLabels;
     this.onReuse = onReuse;
     byId('lightbox-close').addEventListener('click', () => this.dialog.close());
     byId('lightbox-copy-seed').addEventListener('click', () => this.#copySeed());
-    byId('lightbox-reuse').addEventListener('click', () => {
+    this.reuse.addEventListener('click', () => {
       this.dialog.close();
       this.onReuse(this.job.request ?? {}, this.seed);
     });
@@ -41,6 +42,7 @@ export class LightboxView {
     this.download.href = image.url;
     this.download.download = `${job.id}-${image.index}.png`;
     this.status.textContent = '';
+    this.reuse.hidden = job.mode === 'upscale'; // no prompt, nothing the txt2img form could take
     if (!this.dialog.open) this.dialog.showModal();
   }
 
