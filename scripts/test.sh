@@ -27,5 +27,5 @@ ruff check .
 ruff format --check .
 mypy
 lint-imports
-node --test webui/tests/
+node --test webui/tests/*.test.js
 python -m pytest "$@"

@@ -67,6 +67,10 @@ def test_txt2img_end_to_end_from_form_to_gallery_lightbox_and_reuse(open_ui: Any
     assert infotext.startswith(prompt + "\nNegative prompt: blurry\nSteps: 4, Sampler: Euler a, CFG scale: 7")
     assert f"Seed: {seed}, Size: 64x64, Model: tiny" in infotext
     assert page.get_by_role("link", name="Download").get_attribute("download") == f"{job_id}-0.png"
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy seed").click()
+    wait_until(lambda: str(seed) in (page.locator("#lightbox-status").text_content() or ""), 5, "seed copied")
+    assert page.evaluate("navigator.clipboard.readText()") == str(seed)
 
     page.get_by_label("Prompt", exact=True).fill("something else")
     page.get_by_label("Random seed").check()
@@ -109,7 +113,9 @@ def test_cancel_a_running_job_and_a_queued_one(open_ui: Any, stack: Stack) -> No
     running = job_item(page, prompt)
     running.and_(page.locator("[data-status=started]")).wait_for(timeout=60_000)
     text = running.locator(".progress-text")
-    wait_until(lambda: "/150" in (text.text_content() or ""), 60, "progress of the long job")
+    bar = running.locator("progress")
+    wait_until(lambda: bar.evaluate("b => b.max === 150 && b.value >= 1"), 60, "the progress bar moving")
+    assert "ETA" in (text.text_content() or "") and "/it" in (text.text_content() or "")  # slow: "s/it"
     assert text.get_attribute("aria-live") == "polite"
 
     waiting_prompt = unique_prompt("waiting")

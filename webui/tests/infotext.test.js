@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { infotext } from '../assets/js/infotext.js';
-import { duration, jobSummary, progressText, statusText } from '../assets/js/progress.js';
+import { duration, jobSummary, progressText, speed, statusText } from '../assets/js/progress.js';
 
 const JOB = {
   model: 'tiny',
@@ -33,6 +33,7 @@ test('no negative prompt line when there is none; a non-default schedule is name
 test('progress reads as step, speed and time left', () => {
   assert.equal(progressText({ stage: 'denoising', step: 5, total: 20, its: 2.14, eta_seconds: 7 }), 'step 5/20 · 2.1 it/s · ETA 7 s');
   assert.equal(progressText({ stage: 'loading' }), 'loading the model…');
+  assert.deepEqual([speed(12.4), speed(2.14), speed(0.12)], ['12 it/s', '2.1 it/s', '8.3 s/it']);
   assert.equal(progressText(null), '');
   assert.equal(duration(95), '1 min 35 s');
   assert.equal(statusText('queued', 2), 'queued · #2');
