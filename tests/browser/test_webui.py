@@ -226,3 +226,34 @@ def shrink(path: Path) -> None:
     with Image.open(path) as image:
         small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
     small.save(path, optimize=True)
+
+
+def test_a_failed_job_shows_its_error(open_ui: Any, stack: Stack) -> None:
+    """A checkpoint that does not load ('broken': garbage UNet weights) fails the job; the panel says why."""
+    page = open_ui()
+    prompt = unique_prompt("broken model")
+    fill_small_job(page, prompt, steps=1)
+    page.get_by_label("Model").select_option("broken")
+    page.get_by_role("button", name="Generate").click()
+    item = job_item(page, prompt)
+    item.and_(page.locator("[data-status=failed]")).wait_for(timeout=60_000)
+    error = item.get_by_role("alert")
+    assert error.is_visible()
+    assert error.text_content() == stack.get(f"/api/v1/jobs/{item.get_attribute('data-job-id')}")["error"]["detail"]
+
+
+def test_gallery_pages_newest_first_with_load_more(open_ui: Any, stack: Stack) -> None:
+    """More finished jobs than a page (12): "Load more" brings the older ones, each image once, order kept."""
+    ids = [stack.submit_id(prompt=f"page test {n}", width=64, height=64, steps=1, seed=n) for n in range(13)]
+    for job_id in ids:
+        stack.wait_job(job_id)
+    page = open_ui()
+    grid = page.locator("#gallery-grid li")
+    shown = grid.evaluate_all("items => items.map(i => i.dataset.jobId)")
+    assert shown == ids[::-1][:12], "the newest page, newest first"
+    more = page.get_by_role("button", name="Load more")
+    more.click()
+    wait_until(lambda: grid.count() > 12, 10, "the next page")
+    shown = grid.evaluate_all("items => items.map(i => i.dataset.jobId)")
+    assert shown[:13] == ids[::-1], "newest first, across pages"
+    assert len(shown) == len(set(shown)), "no image twice"
