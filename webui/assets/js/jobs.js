@@ -23,21 +23,23 @@ export class JobsView {
 
   async load() {
     const page = await api.jobs({ limit: SHOWN });
-    for (const job of [...page.items].reverse()) this.#upsert(job);
+    // Jobs already finished are in the gallery's own first page: not announced again.
+    for (const job of [...page.items].reverse()) this.#upsert(job, job.status === 'finished');
     this.#schedule();
   }
 
   /** A job just submitted (the 202 answer, or a 200 cache hit that is already finished). */
   add(answer, request) {
-    const entry = this.#upsert({ request, ...answer });
+    const entry = this.#upsert({ request, ...answer }, false);
     if (TERMINAL.has(answer.status)) this.#refresh(entry);
     this.#schedule();
   }
 
-  #upsert(job) {
+  #upsert(job, announced) {
     let entry = this.entries.get(job.id);
     if (!entry) {
       entry = this.#render(job);
+      entry.announced = announced;
       this.entries.set(job.id, entry);
       this.list.prepend(entry.element);
       this.empty.hidden = true;
@@ -79,7 +81,7 @@ export class JobsView {
       parts.images,
     );
     parts.cancel.setAttribute('aria-label', `Cancel: ${prompt || job.id}`.slice(0, 80));
-    return { element, parts, job: { ...job }, stream: null, imagesShown: false };
+    return { element, parts, job: { ...job }, stream: null, imagesShown: false, announced: false };
   }
 
   #update(entry, patch) {
@@ -134,9 +136,11 @@ export class JobsView {
   #ended(entry, job) {
     entry.stream?.close();
     entry.stream = null;
-    const wasShown = entry.imagesShown;
     this.#update(entry, job);
-    if (job.status === 'finished' && !wasShown) this.onFinished(entry.job);
+    if (job.status === 'finished' && !entry.announced) {
+      entry.announced = true;
+      this.onFinished(entry.job);
+    }
     this.#schedule();
   }
 
