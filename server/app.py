@@ -18,6 +18,7 @@ from server.jobs import JobService
 from server.limits import BodySizeLimit
 from server.problems import install_problem_handlers
 from server.routes import auth, cache, generate, jobs, models, queue, system, watermark
+from server.webui import mount_webui
 from store.connection import connect, connect_async
 
 DESCRIPTION = """
@@ -60,4 +61,5 @@ def create_app(settings: Settings) -> FastAPI:
         app.add_middleware(HostGuard, allowed=allowed_host_names(settings.allowed_hosts, settings.host))
     for module in (auth, cache, generate, jobs, models, queue, system, watermark):
         app.include_router(module.router)
+    mount_webui(app)
     return app

@@ -1,0 +1,93 @@
+// The txt2img form's values (strings and booleans, as the inputs hold them) <-> a request body.
+
+export const FIELDS = [
+  'prompt', 'negative_prompt', 'model', 'sampler', 'width', 'height', 'steps', 'cfg_scale', 'seed', 'batch_size',
+];
+const INTEGERS = new Set(['width', 'height', 'steps', 'seed', 'batch_size']);
+const NUMBERS = new Set([...INTEGERS, 'cfg_scale']);
+
+/** Each field's limits from the mode's JSON Schema (GET /api/v1/parameters → modes.txt2img). */
+export function limitsFrom(schema) {
+  const limits = {};
+  for (const name of FIELDS) {
+    const prop = schema?.properties?.[name];
+    if (!prop) continue;
+    const branch = Array.isArray(prop.anyOf) ? prop.anyOf.find((b) => b.type && b.type !== 'null') ?? {} : prop;
+    limits[name] = {
+      min: branch.minimum,
+      max: branch.maximum,
+      step: branch.multipleOf ?? (INTEGERS.has(name) ? 1 : undefined),
+      maxLength: branch.maxLength,
+      default: prop.default,
+      description: prop.description,
+    };
+  }
+  return limits;
+}
+
+/** The form's starting values from the limits' defaults. */
+export function defaultValues(limits) {
+  const text = (name, fallback) => (limits[name]?.default ?? fallback).toString();
+  return {
+    prompt: '',
+    negative_prompt: limits.negative_prompt?.default ?? '',
+    model: '',
+    sampler: limits.sampler?.default ?? 'euler_a',
+    width: text('width', 512),
+    height: text('height', 512),
+    steps: text('steps', 20),
+    cfg_scale: text('cfg_scale', 7),
+    seed: '',
+    random_seed: true,
+    batch_size: text('batch_size', 1),
+  };
+}
+
+/** "12" → 12; "" → undefined (the server's default); "abc" stays "abc" so the server names the field. */
+export function parseNumber(text, integer) {
+  const trimmed = String(text ?? '').trim();
+  if (trimmed === '') return undefined;
+  const value = Number(trimmed);
+  if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) return trimmed;
+  return value;
+}
+
+/** The request body for POST /api/v1/generate/txt2img. */
+export function toRequest(values) {
+  const request = { prompt: values.prompt ?? '' };
+  if (values.negative_prompt) request.negative_prompt = values.negative_prompt;
+  if (values.model) request.model = values.model;
+  if (values.sampler) request.sampler = values.sampler;
+  for (const name of NUMBERS) {
+    if (name === 'seed') continue;
+    const value = parseNumber(values[name], INTEGERS.has(name));
+    if (value !== undefined) request[name] = value;
+  }
+  request.seed = values.random_seed ? -1 : parseNumber(values.seed, true) ?? -1;
+  return request;
+}
+
+/** The form's values for a job's request, with ``seed`` (the image's own seed) fixed. */
+export function fromRequest(request, seed) {
+  const text = (value) => (value === undefined || value === null ? '' : String(value));
+  const fixed = seed ?? request.seed;
+  return {
+    prompt: text(request.prompt),
+    negative_prompt: text(request.negative_prompt),
+    model: text(request.model),
+    sampler: text(request.sampler),
+    width: text(request.width),
+    height: text(request.height),
+    steps: text(request.steps),
+    cfg_scale: text(request.cfg_scale),
+    seed: fixed === undefined || fixed === null || fixed < 0 ? '' : String(fixed),
+    random_seed: fixed === undefined || fixed === null || fixed < 0,
+    batch_size: text(request.batch_size),
+  };
+}
+
+/** "512x768" → {width: "512", height: "768"}; anything else → null. */
+export function parsePreset(value) {
+  const match = /^(\d+)x(\d+)$/.exec(value ?? '');
+  return match ? { width: match[1], height: match[2] } : null;
+}
