@@ -25,7 +25,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stack import BenchStack, wait
 
-LONG = {"width": 512, "height": 512, "steps": 150}
+LONG = {"width": 256, "height": 256, "steps": 150}  # long enough to be killed mid-run, short to re-run
 
 
 def kill(args: argparse.Namespace) -> None:
@@ -35,7 +35,8 @@ def kill(args: argparse.Namespace) -> None:
         ids = []
         for trial in range(args.trials):
             worker = stack.start_worker()
-            job_id = stack.submit(session, seed=trial, **LONG)
+            # high priority: it runs before the re-queued jobs of earlier trials, which the last worker drains
+            job_id = stack.submit(session, seed=trial, priority="high", **LONG)
             ids.append(job_id)
 
             def running(job_id: str = job_id) -> bool:

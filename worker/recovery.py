@@ -47,7 +47,7 @@ def reap_orphans(redis: Redis, settings: Settings, reaper: str) -> list[str]:
                 continue
             if not redis.set(reap_lock_key(job_id), reaper, nx=True, ex=60):
                 continue  # another worker is on it
-            recover(redis, settings, job, f"worker {job.worker_name} died")
+            recover(redis, settings, job, "worker died")
             handled.append(job_id)
     return handled
 
@@ -62,6 +62,6 @@ def recover(redis: Redis, settings: Settings, job: Job, reason: str) -> None:
         requeue_at_front(redis, job, ttl, reason, count_retry=True)
     else:
         log.warning("job %s: %s; no retries left, failing it", job.id, reason)
-        error = WorkerDied(f"{reason} while the job ran (worker {job.worker_name}; retries used: {retries})")
+        error = WorkerDied(f"{reason} while running the job (worker {job.worker_name}; retries used: {retries})")
         fail_job(redis, job, error, ttl)
         Metrics(redis, settings.queue_name).count("jobs", mode=str(job.meta.get("mode", "")), status="failed")

@@ -27,8 +27,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread while it lives, and any
+    later test that calls asyncio.run would fail."""
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     try:

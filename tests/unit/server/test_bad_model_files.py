@@ -41,7 +41,7 @@ def write_models(models: Path) -> None:
 def client(tmp_path: Path, redis_server) -> TestClient:  # type: ignore[no-untyped-def]
     write_models(tmp_path / "models")
     settings = Settings(redis_url=redis_server.url, data_dir=tmp_path, models_dir=tmp_path / "models")
-    return TestClient(create_app(settings))
+    return TestClient(create_app(settings), base_url="http://127.0.0.1:8000")
 
 
 def test_the_listing_answers_200_with_bad_files_invalid_and_the_good_one_valid(client: TestClient) -> None:

@@ -19,7 +19,7 @@ ASSET = re.compile(r'(?:src|href)="(/ui/assets/[0-9a-f]{12}/[^"]+)"')
 @pytest.fixture
 def client(tmp_path: Path) -> TestClient:
     settings = Settings(redis_url="redis://127.0.0.1:1/0", data_dir=tmp_path, models_dir=tmp_path / "models")
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+    return TestClient(create_app(settings), base_url="http://127.0.0.1:8000", raise_server_exceptions=False)
 
 
 @pytest.mark.parametrize("path", ["/", "/ui/"])
@@ -130,7 +130,7 @@ def test_the_ui_is_public_when_auth_is_on(tmp_path: Path) -> None:
         environment="development",
         jwt_secret="x" * 40,
     )
-    client = TestClient(create_app(settings), raise_server_exceptions=False)
+    client = TestClient(create_app(settings), base_url="http://127.0.0.1:8000", raise_server_exceptions=False)
     assert client.get("/").status_code == 200
     assert client.get(f"/ui/assets/{WebUI.load().fingerprint}/js/main.js").status_code == 200
     assert client.get("/api/v1/jobs").status_code in (401, 503)
