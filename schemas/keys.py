@@ -56,6 +56,11 @@ def jobs_index_key(base_queue: str) -> str:
     return f"{_PREFIX}jobs:{base_queue}"
 
 
+def upscaler_factor_key(name: str) -> str:
+    """Hash {factor, size, mtime} the worker writes when it loads upscaler ``name``: the API knows its factor."""
+    return f"{_PREFIX}upscaler:{name}"
+
+
 def step_stats_key(model: str) -> str:
     """Hash ``<width>x<height>`` -> JSON {s_per_step, overhead_s, n} measured by the worker."""
     return f"{_PREFIX}stats:{model}"

@@ -117,7 +117,10 @@ class Settings(BaseSettings):
         4096 * 4096, ge=4096, description="Largest input image, pixels (checked before decoding)."
     )
     max_upscale_pixels: int = Field(
-        8192 * 8192, ge=4096, description="Largest upscale output (and hires-fix model upscale), pixels."
+        8192 * 8192,
+        ge=4096,
+        description="Largest upscale output, pixels: the final image and every model pass on the way (also in the "
+        "hires fix).",
     )
     upscale_tile_size: int = Field(
         512, ge=32, le=4096, description="Model upscalers run on tiles of this many input pixels a side."

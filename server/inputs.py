@@ -10,6 +10,7 @@ base64. Another user's upload id is refused like an unknown one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from schemas.generation import (
 from schemas.jobs import input_image_path
 from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest
+from schemas.upscalers import check_passes
 from server.images import (
     UPLOAD_ID,
     fit,
@@ -40,11 +42,19 @@ from server.images import (
 )
 from server.preprocessors import preprocess
 
+FactorOf = Callable[[str], tuple[int, str] | None]
+"""An upscaler's factor where the API knows it, and how it knows it (see ``schemas.upscalers.known_factor``)."""
+
+
+def _unknown_factor(name: str) -> tuple[int, str] | None:
+    return None
+
 
 class InputStore:
-    def __init__(self, settings: Settings, redis: Redis) -> None:
+    def __init__(self, settings: Settings, redis: Redis, factor_of: FactorOf = _unknown_factor) -> None:
         self.settings = settings
         self.redis = redis
+        self.factor_of = factor_of
 
     def save_upload(self, data: bytes, owner: str, field: str = "file") -> dict[str, Any]:
         image = open_image(data, field, self.settings)
@@ -155,6 +165,11 @@ class InputStore:
                 f"{image.width}x{image.height} x {request.scale:g} makes {width}x{height}, more than "
                 f"{self.settings.max_upscale_pixels} pixels (SDQ_MAX_UPSCALE_PIXELS)",
             )
+        known = self.factor_of(request.upscaler)
+        if known is not None:
+            factor, how = known
+            limit = self.settings.max_upscale_pixels
+            check_passes(image.size, (width, height), factor, limit, request.upscaler, ("upscaler", "scale"), how)
         if job_id is not None:
             write_png(image, input_image_path(self.settings.data_dir, job_id, "image"))
         return request.model_copy(update=self._refs(loaded, owner, job_id is not None))

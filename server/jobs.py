@@ -54,6 +54,7 @@ from schemas.keys import (
 from schemas.models import Arch, ModelEntry, ModelOperation, ModelType
 from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
+from schemas.upscalers import check_passes, known_factor
 from server.cache import RequestKeys, finish_from_cache, is_deterministic
 from server.inputs import InputStore
 from server.queue import QueueState
@@ -112,7 +113,7 @@ class JobService:
         self.settings = settings
         self.redis = redis
         self.registry = registry
-        self.inputs = InputStore(settings, redis)
+        self.inputs = InputStore(settings, redis, factor_of=lambda name: self.upscaler_factor(name, "upscaler"))
         self.queue = QueueState(settings, redis)
         self.sign_url = sign_url
         self.metrics = self.queue.metrics
@@ -162,6 +163,7 @@ class JobService:
                 _check_family("ControlNet", entry, checkpoint, field)
         if isinstance(request, Txt2ImgRequest) and request.hires_size is not None:
             self._upscaler(request.hr_upscaler, "hr_upscaler")
+            self._check_hires_passes(request, request.hires_size)
         return checkpoint.name
 
     def _upscaler(self, name: str, field: str) -> str:
@@ -169,6 +171,19 @@ class JobService:
         if not is_resampler(name):
             self.registry.find(ModelType.UPSCALER, name, field)
         return name
+
+    def upscaler_factor(self, name: str, field: str) -> tuple[int, str] | None:
+        """A model upscaler's factor where known (see ``schemas.upscalers``); None for a resampler or unknown."""
+        if is_resampler(name):
+            return None
+        return known_factor(self.redis, self.registry.find(ModelType.UPSCALER, name, field))
+
+    def _check_hires_passes(self, request: Txt2ImgRequest, target: tuple[int, int]) -> None:
+        """Every model pass of the hires fix within SDQ_MAX_UPSCALE_PIXELS, where the model's factor is known."""
+        known = self.upscaler_factor(request.hr_upscaler, "hr_upscaler")
+        if known is not None:
+            size, limit = (request.width, request.height), self.settings.max_upscale_pixels
+            check_passes(size, target, known[0], limit, request.hr_upscaler, ("hr_upscaler", "hr_scale"), known[1])
 
     def submit(self, request: AnyJobRequest, principal: Principal = ANONYMOUS_ADMIN) -> JobAccepted:
         """Queue the request; a result-cache hit is answered at once with a job that already finished."""
