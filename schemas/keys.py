@@ -56,6 +56,16 @@ def jobs_index_key(base_queue: str) -> str:
     return f"{_PREFIX}jobs:{base_queue}"
 
 
+def owner_jobs_key(base_queue: str, owner: str) -> str:
+    """Sorted set of one owner's job ids by submit time: a user's listing reads only their own jobs."""
+    return f"{_PREFIX}jobs:{base_queue}:owner:{owner}"
+
+
+def job_owners_key(base_queue: str) -> str:
+    """Hash job id -> owner, for the jobs in the index: retention finds the owner's index after the job expired."""
+    return f"{_PREFIX}jobs:{base_queue}:owners"
+
+
 def upscaler_factor_key(name: str) -> str:
     """Hash {factor, size, mtime} the worker writes when it loads upscaler ``name``: the API knows its factor."""
     return f"{_PREFIX}upscaler:{name}"

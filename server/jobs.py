@@ -25,6 +25,7 @@ from schemas.cache import CacheStore
 from schemas.errors import PROBLEM_TYPE_BASE, FieldPath, NotFound, Problem, RequestInvalid, body_loc
 from schemas.events import publish_event
 from schemas.generation import AnyRequest, ControlNetRequest, Txt2ImgRequest
+from schemas.job_index import add_job, newest_ids
 from schemas.jobs import (
     CancelResult,
     ImageView,
@@ -48,7 +49,9 @@ from schemas.keys import (
     Event,
     Priority,
     cancel_key,
+    job_owners_key,
     jobs_index_key,
+    owner_jobs_key,
     progress_key,
 )
 from schemas.models import Arch, ModelEntry, ModelOperation, ModelType
@@ -61,6 +64,7 @@ from server.queue import QueueState
 from server.safety import PromptFilter
 
 API_PREFIX = "/api/v1"
+LIST_BATCH = 100  # job records fetched per round trip while listing
 FAMILIES = {Arch.SD1, Arch.SD2, Arch.SDXL}  # LoRAs of one family do not fit models of another
 
 _STATUS_MAP = {
@@ -120,6 +124,7 @@ class JobService:
         self.keys = RequestKeys(settings, redis, registry)
         self.cache = CacheStore.for_settings(settings, redis)
         self.prompts = PromptFilter(settings)
+        self._owner_index_ready = False
 
     # -- submit -------------------------------------------------------------------------------------
     def validate(self, request: AnyJobRequest, principal: Principal = ANONYMOUS_ADMIN) -> Validation:
@@ -209,7 +214,7 @@ class JobService:
                 return hit
         queue = self.queue.queue_for(request.priority)
         ttl = self.settings.retention_seconds
-        self.redis.zadd(jobs_index_key(self.settings.queue_name), {job_id: submitted.timestamp()})
+        add_job(self.redis, self.settings.queue_name, job_id, owner, submitted.timestamp())
         queue.enqueue_call(
             RUN_JOB_TASK,
             args=(payload.model_dump(mode="json"),),
@@ -379,13 +384,19 @@ class JobService:
         page: int,
         limit: int,
     ) -> JobPage:
-        """Newest first, filtered (``owner`` None: everyone's); pages of ``limit``."""
+        """Newest first, filtered, in pages of ``limit``. ``owner`` None: everyone's (the global index); else read
+        from the owner's own index, so a user's listing costs the same however many jobs other users keep."""
+        if owner is not None:
+            self._ensure_owner_index()
+        queue = self.settings.queue_name
+        key = jobs_index_key(queue) if owner is None else owner_jobs_key(queue, owner)
         low = since.timestamp() if since else "-inf"
-        skip, wanted, items = (page - 1) * limit, limit + 1, []
-        members: Any = self.redis.zrevrangebyscore(jobs_index_key(self.settings.queue_name), "+inf", low)
-        ids = [raw.decode() for raw in members]
-        for start in range(0, len(ids), 100):
-            for job in Job.fetch_many(ids[start : start + 100], connection=self.redis, serializer=RQ_SERIALIZER):
+        skip, wanted, start = (page - 1) * limit, limit + 1, 0
+        items: list[JobView] = []
+        while len(items) < wanted:
+            ids = newest_ids(self.redis, key, low, start, LIST_BATCH)
+            start += len(ids)
+            for job in Job.fetch_many(ids, connection=self.redis, serializer=RQ_SERIALIZER):
                 if job is None or (owner is not None and job.meta.get("owner") != owner):
                     continue
                 view = self.build_view(job)
@@ -397,9 +408,32 @@ class JobService:
                 items.append(view)
                 if len(items) == wanted:
                     break
-            if len(items) == wanted:
+            if len(ids) < LIST_BATCH:
                 break
         return JobPage(items=items[:limit], page=page, limit=limit, has_more=len(items) > limit)
+
+    def _ensure_owner_index(self) -> None:
+        """Jobs submitted before the owner indexes existed are indexed by owner once (per queue, whichever API
+        process lists first)."""
+        if self._owner_index_ready:
+            return
+        queue = self.settings.queue_name
+        marker = f"{jobs_index_key(queue)}:owner-index"
+        if not self.redis.exists(marker):
+            members: Any = self.redis.zrange(jobs_index_key(queue), 0, -1, withscores=True)
+            indexed: Any = self.redis.hkeys(job_owners_key(queue))
+            known = {raw.decode() for raw in indexed}
+            missing = [(raw.decode(), score) for raw, score in members if raw.decode() not in known]
+            for begin in range(0, len(missing), LIST_BATCH):
+                chunk = missing[begin : begin + LIST_BATCH]
+                jobs = Job.fetch_many([job_id for job_id, _ in chunk], connection=self.redis, serializer=RQ_SERIALIZER)
+                with self.redis.pipeline() as pipe:
+                    for (job_id, score), job in zip(chunk, jobs, strict=True):
+                        if job is not None and job.meta.get("owner"):
+                            add_job(pipe, queue, job_id, str(job.meta["owner"]), score)
+                    pipe.execute()
+            self.redis.set(marker, 1)
+        self._owner_index_ready = True
 
     # -- control ------------------------------------------------------------------------------------
     def cancel(self, job: Job) -> CancelResult:
