@@ -66,6 +66,16 @@ def job_owners_key(base_queue: str) -> str:
     return f"{_PREFIX}jobs:{base_queue}:owners"
 
 
+def uploads_key(owner: str) -> str:
+    """Hash upload id -> ``<created epoch>:<bytes>`` of one owner's uploads, for the upload quota."""
+    return f"{_PREFIX}uploads:{owner}"
+
+
+def watermark_checks_key(owner: str) -> str:
+    """Sorted set of one owner's watermark-check operation ids by enqueue time (pending checks per user)."""
+    return f"{_PREFIX}wmchecks:{owner}"
+
+
 def upscaler_factor_key(name: str) -> str:
     """Hash {factor, size, mtime} the worker writes when it loads upscaler ``name``: the API knows its factor."""
     return f"{_PREFIX}upscaler:{name}"

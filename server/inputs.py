@@ -18,7 +18,7 @@ from PIL import Image, ImageFilter, ImageOps
 from redis import Redis
 
 from models.inpaint_area import repaint_box
-from schemas.errors import FieldPath, RequestInvalid, body_loc
+from schemas.errors import FieldPath, PayloadTooLarge, RequestInvalid, body_loc
 from schemas.generation import (
     ControlNetRequest,
     Img2ImgRequest,
@@ -41,6 +41,7 @@ from server.images import (
     write_png,
 )
 from server.preprocessors import preprocess
+from server.uploads import UploadLedger, UploadQuota
 
 FactorOf = Callable[[str], tuple[int, str] | None]
 """An upscaler's factor where the API knows it, and how it knows it (see ``schemas.upscalers.known_factor``)."""
@@ -55,10 +56,25 @@ class InputStore:
         self.settings = settings
         self.redis = redis
         self.factor_of = factor_of
+        self.ledger = UploadLedger(redis, settings.retention_seconds)
 
-    def save_upload(self, data: bytes, owner: str, field: str = "file") -> dict[str, Any]:
+    def save_upload(
+        self, data: bytes, owner: str, field: str = "file", quota: UploadQuota | None = None
+    ) -> dict[str, Any]:
+        """Store a checked image as an upload of ``owner``; with a ``quota``, noted in the owner's ledger and
+        refused (413 naming ``field``) when it would pass the quota."""
         image = open_image(data, field, self.settings)
         upload_id = self._store(image, owner)
+        if quota is not None:
+            path = upload_path(self.settings, upload_id)
+            size = path.stat().st_size
+            try:
+                self.ledger.check(owner, quota, size, field)
+            except PayloadTooLarge:
+                path.unlink(missing_ok=True)
+                self.redis.delete(f"sdq:upload:{upload_id}")
+                raise
+            self.ledger.record(owner, upload_id, size)
         return {"id": upload_id, "width": image.width, "height": image.height}
 
     def _store(self, image: Image.Image, owner: str) -> str:

@@ -6,7 +6,6 @@ All methods are synchronous (redis-py and RQ are); the async routes call them in
 from __future__ import annotations
 
 import shutil
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -43,18 +42,16 @@ from schemas.jobs import (
     is_job_id,
 )
 from schemas.keys import (
-    CONTROL_TASK,
     RQ_SERIALIZER,
     RUN_JOB_TASK,
     Event,
-    Priority,
     cancel_key,
     job_owners_key,
     jobs_index_key,
     owner_jobs_key,
     progress_key,
 )
-from schemas.models import Arch, ModelEntry, ModelOperation, ModelType
+from schemas.models import Arch, ModelEntry, ModelType
 from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
 from schemas.upscalers import check_passes, known_factor
@@ -99,6 +96,25 @@ def _float(value: str | None) -> float | None:
 
 def _unsigned(path: str) -> str:
     return path
+
+
+def job_status(job: Job) -> JobStatus:
+    """A job's status as the API names it (as last fetched)."""
+    return _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+
+
+def fetch_task(redis: Redis, job_id: str, task: str, what: str) -> Job:
+    """The RQ job ``job_id`` if it runs ``task`` (NotFound naming ``what`` otherwise): generation jobs and control
+    operations never mix."""
+    if not is_job_id(job_id):
+        raise NotFound(f"no {what} {job_id!r}")
+    try:
+        job = Job.fetch(job_id, connection=redis, serializer=RQ_SERIALIZER)
+    except NoSuchJobError as exc:
+        raise NotFound(f"no {what} {job_id!r}") from exc
+    if job.func_name != task:
+        raise NotFound(f"no {what} {job_id!r}")
+    return job
 
 
 def _check_family(what: str, entry: ModelEntry, checkpoint: ModelEntry, field: FieldPath) -> None:
@@ -253,20 +269,8 @@ class JobService:
         )
 
     # -- read ---------------------------------------------------------------------------------------
-    def _fetch_task(self, job_id: str, task: str, what: str) -> Job:
-        """The RQ job ``job_id`` if it runs ``task``: generation jobs and model operations never mix."""
-        if not is_job_id(job_id):
-            raise NotFound(f"no {what} {job_id!r}")
-        try:
-            job = Job.fetch(job_id, connection=self.redis, serializer=RQ_SERIALIZER)
-        except NoSuchJobError as exc:
-            raise NotFound(f"no {what} {job_id!r}") from exc
-        if job.func_name != task:
-            raise NotFound(f"no {what} {job_id!r}")
-        return job
-
     def fetch(self, job_id: str) -> Job:
-        return self._fetch_task(job_id, RUN_JOB_TASK, "job")
+        return fetch_task(self.redis, job_id, RUN_JOB_TASK, "job")
 
     def view(self, job_id: str) -> JobView:
         job = self.fetch(job_id)
@@ -274,11 +278,11 @@ class JobService:
 
     def status(self, job_id: str) -> JobStatus:
         job = self.fetch(job_id)
-        return _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+        return job_status(job)
 
     def build_view(self, job: Job) -> JobView:
         payload = JobPayload.model_validate(job.args[0])
-        status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+        status = job_status(job)
         result = self._result(job) if status is JobStatus.FINISHED else None
         started, ended = _aware(job.started_at), _aware(job.ended_at)
         submitted = payload.submitted_at
@@ -439,7 +443,7 @@ class JobService:
     def cancel(self, job: Job) -> CancelResult:
         """Queued: leaves the queue now. Started: the worker stops it at its next step. Ended: unchanged."""
         job_id = job.id
-        status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+        status = job_status(job)
         if status.is_terminal:
             return CancelResult(id=job_id, status=status, detail=f"the job had already ended {status.value}")
         if status is JobStatus.QUEUED and self.queue.cancel_queued(job):
@@ -447,48 +451,6 @@ class JobService:
             return CancelResult(id=job_id, status=JobStatus.CANCELED, detail="removed from the queue")
         self.redis.set(cancel_key(job_id), 1, ex=self.settings.retention_seconds)
         return CancelResult(id=job_id, status=JobStatus.STARTED, detail="the worker stops the job at its next step")
-
-    def enqueue_model_operation(self, action: str, model: str, **extra: str) -> ModelOperation:
-        """Queue a load/unload (or a watermark check: ``upload=``) at high priority, ahead of generation jobs."""
-        operation_id = uuid.uuid4().hex
-        self.queue.queue_for(Priority.HIGH).enqueue_call(
-            CONTROL_TASK,
-            args=({"action": action, "model": model, **extra},),
-            job_id=operation_id,
-            timeout=self.settings.job_timeout,
-            result_ttl=3600,
-            failure_ttl=3600,
-            description=f"{action} {model}",
-            meta={"action": action, "model": model},
-            at_front=True,
-        )
-        return self.model_operation(operation_id)
-
-    def wait_operation(self, operation_id: str, seconds: float) -> ModelOperation:
-        """The operation once it ended, or as it is after ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while True:
-            operation = self.model_operation(operation_id)
-            if operation.status in ("finished", "failed") or time.monotonic() > deadline:
-                return operation
-            time.sleep(0.02)
-
-    def model_operation(self, operation_id: str) -> ModelOperation:
-        job = self._fetch_task(operation_id, CONTROL_TASK, "operation")
-        status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
-        result = job.return_value() if status is JobStatus.FINISHED else None
-        error = None
-        if status is JobStatus.FAILED:
-            error = str(job.meta.get("error", {}).get("detail") or (job.exc_info or "").strip().splitlines()[-1:])
-        return ModelOperation(
-            id=operation_id,
-            action=job.meta.get("action", ""),
-            model=job.meta.get("model", ""),
-            status=status.value,
-            result=result,
-            error=error,
-            links={"self": f"{API_PREFIX}/models/operations/{operation_id}"},
-        )
 
     def queued_count(self, owner: str) -> int:
         return sum(1 for job in self.queue.queued_jobs(limit=10_000) if job.owner == owner)
