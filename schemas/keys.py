@@ -76,6 +76,11 @@ def watermark_checks_key(owner: str) -> str:
     return f"{_PREFIX}wmchecks:{owner}"
 
 
+def event_streams_key(owner: str) -> str:
+    """Sorted set of one owner's open event streams (a random id each) by last refresh time."""
+    return f"{_PREFIX}streams:{owner}"
+
+
 def upscaler_factor_key(name: str) -> str:
     """Hash {factor, size, mtime} the worker writes when it loads upscaler ``name``: the API knows its factor."""
     return f"{_PREFIX}upscaler:{name}"

@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     max_watermark_checks_per_user: int = Field(
         3, ge=1, description="Watermark checks one principal may have queued or running at once."
     )
+    max_event_streams_per_user: int = Field(
+        8, ge=1, description="Open GET /api/v1/jobs/{id}/events streams per principal."
+    )
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest input image, bytes.")
     max_image_pixels: int = Field(
         4096 * 4096, ge=4096, description="Largest input image, pixels (checked before decoding)."

@@ -1,5 +1,5 @@
 """Who may do what how often: priority by role, submissions and other costly requests per minute, queued jobs,
-stored uploads and pending watermark checks per principal.
+stored uploads, pending watermark checks and open event streams per principal.
 
 Every per-principal limit applies when authentication is on (``SDQ_AUTH`` other than ``none``); with it off there
 is one caller, the local owner, and none applies. Each is a FastAPI dependency (the submit policy runs in the
@@ -9,10 +9,11 @@ answered with 429 and Retry-After; quotas on stored bytes are 413 naming the fie
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from enum import StrEnum
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
 
@@ -22,8 +23,9 @@ from auth.service import AuthService
 from schemas.errors import Forbidden, TooManyRequests
 from schemas.keys import Priority
 from schemas.upscale import AnyJobRequest
-from server.deps import JobsDep, OperationsDep
+from server.deps import AsyncRedisDep, JobsDep, OperationsDep, OwnedJob
 from server.jobs import JobService
+from server.streams import StreamSlot
 from server.uploads import UploadQuota
 
 PENDING_RETRY_AFTER_SECONDS = 5
@@ -114,3 +116,23 @@ async def upload_quota(principal: CurrentPrincipal, auth: AuthDep, jobs: JobsDep
 
 
 UploadQuotaDep = Annotated[UploadQuota | None, Depends(upload_quota)]
+
+
+async def event_stream_slot(
+    job: OwnedJob, principal: CurrentPrincipal, auth: AuthDep, aredis: AsyncRedisDep
+) -> AsyncIterator[StreamSlot | None]:
+    """A slot among the caller's SDQ_MAX_EVENT_STREAMS_PER_USER open streams (None with auth off), held until the
+    stream ends: FastAPI runs the code after ``yield`` once the response is over."""
+    if not auth.enabled:
+        yield None
+        return
+    slot = StreamSlot(aredis, principal.name)
+    await slot.acquire(auth.settings.max_event_streams_per_user)
+    try:
+        yield slot
+    finally:
+        with anyio.CancelScope(shield=True):
+            await slot.release()
+
+
+EventStreamSlot = Annotated[StreamSlot | None, Depends(event_stream_slot)]
