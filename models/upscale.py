@@ -5,23 +5,24 @@ spandrel detects the architecture (ESRGAN, Real-ESRGAN, SwinIR, HAT, DAT, ...) f
 ``tile_size`` input pixels with ``padding`` pixels of context on each side that are cut off again after the model,
 so neighbouring tiles see the same surroundings and leave no seams. A model of factor s runs as many times as
 needed to reach the requested size; the result is then resized to the exact size with Lanczos (as AUTOMATIC1111).
+The plan and the pixel cap on each pass are shared with the API (``schemas.upscalers``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from schemas.upscalers import check_pass, model_passes
+
 RESAMPLING = {
     "lanczos": Image.Resampling.LANCZOS,
     "bicubic": Image.Resampling.BICUBIC,
     "nearest": Image.Resampling.NEAREST,
 }
-MAX_PASSES = 4
 TileCallback = Callable[[int, int], None]
 """Called after each tile with (tiles done, tiles in all); an exception it raises stops the upscale."""
 
@@ -49,15 +50,6 @@ def tile_boxes(width: int, height: int, tile_size: int) -> list[tuple[int, int, 
         for top in range(0, height, tile_size)
         for left in range(0, width, tile_size)
     ]
-
-
-def model_passes(size: tuple[int, int], target: tuple[int, int], factor: int) -> list[tuple[int, int]]:
-    """The input size of each model pass needed to reach ``target`` (none when the input is already as large)."""
-    if factor <= 1:
-        return [size]  # a 1x model (restoration) runs once
-    need = max(target[0] / size[0], target[1] / size[1])
-    count = min(MAX_PASSES, math.ceil(math.log(need, factor) - 1e-9)) if need > 1 else 0
-    return [(size[0] * factor**k, size[1] * factor**k) for k in range(count)]
 
 
 def run_tiled(descriptor: Any, image: Image.Image, tile_size: int, padding: int, on_tile: Callable[[], None]) -> Any:
@@ -92,9 +84,12 @@ def upscale_image(
     tile_size: int,
     padding: int,
     on_tile: TileCallback | None = None,
+    max_pixels: int | None = None,
+    fields: tuple[str, str] = ("upscaler", "scale"),
 ) -> Image.Image:
     """``image`` at ``size``: resampled with ``upscaler`` (a Pillow name), or run through ``descriptor``'s model
-    (as often as needed) and then resized to the exact size with Lanczos."""
+    (as often as needed) and then resized to the exact size with Lanczos. With ``max_pixels``, each pass is checked
+    before it runs: RequestInvalid naming ``fields`` when its output would be larger."""
     if descriptor is None:
         return image.resize(size, RESAMPLING[upscaler])
     if descriptor.tiling.name == "INTERNAL":
@@ -111,5 +106,7 @@ def upscale_image(
 
     current = image.convert("RGB")
     for _ in passes:
+        if max_pixels is not None:
+            check_pass(current.size, descriptor.scale, max_pixels, upscaler, fields)
         current = run_tiled(descriptor, current, tile_size, padding, tile_done)
     return current if current.size == size else current.resize(size, Image.Resampling.LANCZOS)

@@ -93,19 +93,43 @@ SCHEDULER_LABELS = {
 }
 
 
+LORA_WEIGHT_MIN, LORA_WEIGHT_MAX = -4.0, 4.0
+MAX_LORAS = 8
+
+
 class LoraRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(strict=True, pattern=MODEL_NAME_PATTERN, description="A file in models/lora/ (no extension).")
-    weight: float = Field(1.0, ge=-4, le=4, description="Adapter weight; 0 leaves the model as it is.")
+    weight: float = Field(
+        1.0, ge=LORA_WEIGHT_MIN, le=LORA_WEIGHT_MAX, description="Adapter weight, -4..4; 0 leaves the model as it is."
+    )
 
 
 LORA_TAG = re.compile(r"<lora:([A-Za-z0-9][A-Za-z0-9._-]{0,127}):(-?\d+(?:\.\d+)?)>")
 
 
+def lora_tags(prompt: str) -> list[tuple[str, float]]:
+    """(name, weight) of each ``<lora:name:weight>`` tag in a prompt, weights as written (unchecked)."""
+    return [(m.group(1), float(m.group(2))) for m in LORA_TAG.finditer(prompt)]
+
+
+def check_lora_tags(prompt: str) -> None:
+    """ValueError naming the tag when a tag's weight is out of range or the prompt has too many tags."""
+    tags = lora_tags(prompt)
+    for name, weight in tags:
+        if not LORA_WEIGHT_MIN <= weight <= LORA_WEIGHT_MAX:
+            raise ValueError(
+                f"<lora:{name}:...> has weight {weight:g}; LoRA weights are {LORA_WEIGHT_MIN:g}..{LORA_WEIGHT_MAX:g}"
+            )
+    if len(tags) > MAX_LORAS:
+        raise ValueError(f"{len(tags)} <lora:...> tags in the prompt; at most {MAX_LORAS} LoRAs per request")
+
+
 def split_lora_tags(prompt: str) -> tuple[str, list[LoraRef]]:
-    """Take ``<lora:name:weight>`` tags out of a prompt (AUTOMATIC1111 syntax)."""
-    found = [LoraRef(name=m.group(1), weight=float(m.group(2))) for m in LORA_TAG.finditer(prompt)]
+    """Take ``<lora:name:weight>`` tags out of a prompt (AUTOMATIC1111 syntax); requests check them at
+    validation (:func:`check_lora_tags`)."""
+    found = [LoraRef(name=name, weight=weight) for name, weight in lora_tags(prompt)]
     cleaned = re.sub(r"\s{2,}", " ", LORA_TAG.sub("", prompt)).strip(" ,")
     return cleaned, found
 
@@ -145,7 +169,11 @@ class GenerationBase(BaseModel):
         None, strict=True, pattern=MODEL_NAME_PATTERN, description="A VAE from models/vae/ instead of the model's own."
     )
     loras: list[LoraRef] = Field(
-        [], max_length=8, description="LoRA adapters from models/lora/; <lora:name:weight> in the prompt works too."
+        [],
+        max_length=MAX_LORAS,
+        validate_default=True,
+        description="LoRA adapters from models/lora/; <lora:name:weight> tags in the prompt work too and count "
+        "towards the limit of 8 (weights -4..4 either way).",
     )
     seed: int = Field(
         -1,
@@ -177,6 +205,18 @@ class GenerationBase(BaseModel):
     def _prompt_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("prompt must contain more than whitespace")
+        check_lora_tags(value)
+        return value
+
+    @field_validator("loras")
+    @classmethod
+    def _loras_with_tags_fit(cls, value: list[LoraRef], info: ValidationInfo) -> list[LoraRef]:
+        tagged = len(lora_tags(info.data.get("prompt") or ""))
+        if tagged and len(value) + tagged > MAX_LORAS:
+            raise ValueError(
+                f"{len(value)} in loras and {tagged} <lora:...> tags in the prompt make {len(value) + tagged} "
+                f"LoRAs; at most {MAX_LORAS}"
+            )
         return value
 
     @field_validator("sampler", mode="before")

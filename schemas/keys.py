@@ -56,6 +56,36 @@ def jobs_index_key(base_queue: str) -> str:
     return f"{_PREFIX}jobs:{base_queue}"
 
 
+def owner_jobs_key(base_queue: str, owner: str) -> str:
+    """Sorted set of one owner's job ids by submit time: a user's listing reads only their own jobs."""
+    return f"{_PREFIX}jobs:{base_queue}:owner:{owner}"
+
+
+def job_owners_key(base_queue: str) -> str:
+    """Hash job id -> owner, for the jobs in the index: retention finds the owner's index after the job expired."""
+    return f"{_PREFIX}jobs:{base_queue}:owners"
+
+
+def uploads_key(owner: str) -> str:
+    """Hash upload id -> ``<created epoch>:<bytes>`` of one owner's uploads, for the upload quota."""
+    return f"{_PREFIX}uploads:{owner}"
+
+
+def watermark_checks_key(owner: str) -> str:
+    """Sorted set of one owner's watermark-check operation ids by enqueue time (pending checks per user)."""
+    return f"{_PREFIX}wmchecks:{owner}"
+
+
+def event_streams_key(owner: str) -> str:
+    """Sorted set of one owner's open event streams (a random id each) by last refresh time."""
+    return f"{_PREFIX}streams:{owner}"
+
+
+def upscaler_factor_key(name: str) -> str:
+    """Hash {factor, size, mtime} the worker writes when it loads upscaler ``name``: the API knows its factor."""
+    return f"{_PREFIX}upscaler:{name}"
+
+
 def step_stats_key(model: str) -> str:
     """Hash ``<width>x<height>`` -> JSON {s_per_step, overhead_s, n} measured by the worker."""
     return f"{_PREFIX}stats:{model}"

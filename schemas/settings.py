@@ -124,12 +124,35 @@ class Settings(BaseSettings):
     )
     submit_per_minute: int = Field(60, ge=1, description="Submissions per principal per minute.")
     max_queued_per_user: int = Field(50, ge=1, description="Queued jobs one principal may have at once.")
+    uploads_per_minute: int = Field(30, ge=1, description="POST /api/v1/uploads per principal per minute.")
+    watermark_checks_per_minute: int = Field(
+        10, ge=1, description="POST /api/v1/watermark/check per principal per minute."
+    )
+    validations_per_minute: int = Field(
+        60, ge=1, description="POST /api/v1/validate and /api/v1/estimate together, per principal per minute."
+    )
+    hashes_per_minute: int = Field(10, ge=1, description="POST /api/v1/models/{id}/hash per principal per minute.")
+    max_uploads_per_user: int = Field(
+        200, ge=1, description="Uploads (/uploads, /watermark/check) one principal may have stored at once."
+    )
+    max_upload_bytes_per_user: int = Field(
+        1024**3, ge=1024, description="Bytes of stored uploads (/uploads, /watermark/check) per principal."
+    )
+    max_watermark_checks_per_user: int = Field(
+        3, ge=1, description="Watermark checks one principal may have queued or running at once."
+    )
+    max_event_streams_per_user: int = Field(
+        8, ge=1, description="Open GET /api/v1/jobs/{id}/events streams per principal."
+    )
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest input image, bytes.")
     max_image_pixels: int = Field(
         4096 * 4096, ge=4096, description="Largest input image, pixels (checked before decoding)."
     )
     max_upscale_pixels: int = Field(
-        8192 * 8192, ge=4096, description="Largest upscale output (and hires-fix model upscale), pixels."
+        8192 * 8192,
+        ge=4096,
+        description="Largest upscale output, pixels: the final image and every model pass on the way (also in the "
+        "hires fix).",
     )
     upscale_tile_size: int = Field(
         512, ge=32, le=4096, description="Model upscalers run on tiles of this many input pixels a side."

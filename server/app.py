@@ -16,6 +16,7 @@ from server.events import BLOCK_MS
 from server.hosts import HostGuard, allowed_host_names
 from server.jobs import JobService
 from server.limits import BodySizeLimit
+from server.operations import ControlOperations
 from server.problems import install_problem_handlers
 from server.routes import auth, cache, generate, jobs, models, queue, system, watermark
 from server.webui import mount_webui
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     registry = ModelRegistry(settings.models_dir, settings.hub_models)
     app.state.registry = registry
     app.state.jobs = JobService(settings, redis, registry, sign_url=auth_service.sign)
+    app.state.operations = ControlOperations(settings, redis, app.state.jobs.queue)
     app.state.aredis = aredis
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -24,7 +24,7 @@ from models.hashing import compute_sha256, content_sha256
 from models.registry import ModelRegistry
 from schemas.generation import Txt2ImgRequest, mentions
 from schemas.jobs import JobPayload, JobResult
-from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event, jobs_index_key
+from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event
 from schemas.models import ModelType
 from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
@@ -32,6 +32,7 @@ from schemas.version import VERSION
 from server.images import UPLOAD_ID, upload_path
 from store.cache import CacheEntry, take_entry
 from store.events import publish_event
+from store.job_index import add_job
 
 KEY_VERSION = 1
 NOT_PIXELS = {"priority", "force_regenerate", "watermark"}
@@ -147,7 +148,7 @@ def finish_from_cache(
         job.save(pipeline=pipe)
         Result.create(job, Result.Type.SUCCESSFUL, ttl=ttl, return_value=result.model_dump(mode="json"), pipeline=pipe)
         FinishedJobRegistry(queue_name, connection=redis, serializer=RQ_SERIALIZER).add(job, ttl, pipeline=pipe)
-        pipe.zadd(jobs_index_key(settings.queue_name), {payload.job_id: payload.submitted_at.timestamp()})
+        add_job(pipe, settings.queue_name, payload.job_id, payload.owner, payload.submitted_at.timestamp())
         pipe.execute()
     publish_event(redis, payload.job_id, Event.FINISHED, {}, ttl)
     return result

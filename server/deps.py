@@ -1,4 +1,5 @@
-"""FastAPI dependencies: settings, the job service, Redis, and job ownership (``OwnedJob``, ``ViewableJob``)."""
+"""FastAPI dependencies: settings, the job service, control operations, Redis, and job ownership
+(``OwnedJob``, ``ViewableJob``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from auth.principal import Principal, Scope
 from schemas.errors import PROBLEM_MEDIA_TYPE, Forbidden, NotFound, Problem
 from schemas.settings import Settings
 from server.jobs import JobService
+from server.operations import ControlOperations
 
 
 def get_settings(request: Request) -> Settings:
@@ -26,6 +28,11 @@ def get_jobs(request: Request) -> JobService:
     return service
 
 
+def get_operations(request: Request) -> ControlOperations:
+    operations: ControlOperations = request.app.state.operations
+    return operations
+
+
 def get_async_redis(request: Request) -> AsyncRedis:
     client: AsyncRedis = request.app.state.aredis
     return client
@@ -34,6 +41,7 @@ def get_async_redis(request: Request) -> AsyncRedis:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 JobsDep = Annotated[JobService, Depends(get_jobs)]
 AsyncRedisDep = Annotated[AsyncRedis, Depends(get_async_redis)]
+OperationsDep = Annotated[ControlOperations, Depends(get_operations)]
 
 
 def is_visible_to(job: Job, principal: Principal) -> bool:

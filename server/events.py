@@ -4,7 +4,8 @@ Stream entries keep their Redis ids as SSE ids: a client reconnecting with ``Las
 came after. While the job waits, ``queued`` events report its position as it moves (those carry no id).
 The terminal event (``finished | failed | canceled``) carries the same body as ``GET /api/v1/jobs/{id}``;
 a client that connects after the end gets it at once. When Redis goes away mid-stream the stream ends; a client
-reconnects (with ``Last-Event-ID``) and gets a 503 until Redis is back, then what it missed.
+reconnects (with ``Last-Event-ID``) and gets a 503 until Redis is back, then what it missed. Each principal may
+have SDQ_MAX_EVENT_STREAMS_PER_USER streams open (``server.streams``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from schemas.jobs import JobStatus
 from schemas.keys import Event, events_key
 from server.jobs import JobService
+from server.streams import StreamSlot
 
 BLOCK_MS = 1000
 
@@ -29,17 +31,18 @@ log = logging.getLogger(__name__)
 
 
 async def job_events(
-    jobs: JobService, aredis: AsyncRedis, job_id: str, last_event_id: str | None
+    jobs: JobService, aredis: AsyncRedis, job_id: str, last_event_id: str | None, slot: StreamSlot | None = None
 ) -> AsyncIterator[dict[str, Any]]:
+    """The job's events; ``slot`` (the caller's open-stream slot, see ``server.streams``) is refreshed meanwhile."""
     try:
-        async for message in _job_events(jobs, aredis, job_id, last_event_id):
+        async for message in _job_events(jobs, aredis, job_id, last_event_id, slot):
             yield message
     except (RedisConnectionError, RedisTimeoutError) as exc:
         log.warning("job %s: event stream ended, Redis unreachable: %s", job_id, exc)
 
 
 async def _job_events(
-    jobs: JobService, aredis: AsyncRedis, job_id: str, last_event_id: str | None
+    jobs: JobService, aredis: AsyncRedis, job_id: str, last_event_id: str | None, slot: StreamSlot | None
 ) -> AsyncIterator[dict[str, Any]]:
     key = events_key(job_id)
     cursor = last_event_id or "0-0"
@@ -50,6 +53,8 @@ async def _job_events(
         return
     position = None
     while True:
+        if slot is not None:
+            await slot.refresh()
         batch: Any = await aredis.xread({key: cursor}, block=BLOCK_MS, count=100)
         for _, entries in batch:
             for entry_id, fields in entries:

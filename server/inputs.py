@@ -10,6 +10,7 @@ base64. Another user's upload id is refused like an unknown one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from PIL import Image, ImageFilter, ImageOps
 from redis import Redis
 
 from models.inpaint_area import repaint_box
-from schemas.errors import FieldPath, RequestInvalid, body_loc
+from schemas.errors import FieldPath, PayloadTooLarge, RequestInvalid, body_loc
 from schemas.generation import (
     ControlNetRequest,
     Img2ImgRequest,
@@ -29,6 +30,7 @@ from schemas.jobs import input_image_path
 from schemas.keys import upload_owner_key
 from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest
+from schemas.upscalers import check_passes
 from server.images import (
     UPLOAD_ID,
     fit,
@@ -40,16 +42,40 @@ from server.images import (
     write_png,
 )
 from server.preprocessors import preprocess
+from server.uploads import UploadLedger, UploadQuota
+
+FactorOf = Callable[[str], tuple[int, str] | None]
+"""An upscaler's factor where the API knows it, and how it knows it (see ``store.upscaler_factors.known_factor``)."""
+
+
+def _unknown_factor(name: str) -> tuple[int, str] | None:
+    return None
 
 
 class InputStore:
-    def __init__(self, settings: Settings, redis: Redis) -> None:
+    def __init__(self, settings: Settings, redis: Redis, factor_of: FactorOf = _unknown_factor) -> None:
         self.settings = settings
         self.redis = redis
+        self.factor_of = factor_of
+        self.ledger = UploadLedger(redis, settings.retention_seconds)
 
-    def save_upload(self, data: bytes, owner: str, field: str = "file") -> dict[str, Any]:
+    def save_upload(
+        self, data: bytes, owner: str, field: str = "file", quota: UploadQuota | None = None
+    ) -> dict[str, Any]:
+        """Store a checked image as an upload of ``owner``; with a ``quota``, noted in the owner's ledger and
+        refused (413 naming ``field``) when it would pass the quota."""
         image = open_image(data, field, self.settings)
         upload_id = self._store(image, owner)
+        if quota is not None:
+            path = upload_path(self.settings, upload_id)
+            size = path.stat().st_size
+            try:
+                self.ledger.check(owner, quota, size, field)
+            except PayloadTooLarge:
+                path.unlink(missing_ok=True)
+                self.redis.delete(f"sdq:upload:{upload_id}")
+                raise
+            self.ledger.record(owner, upload_id, size)
         return {"id": upload_id, "width": image.width, "height": image.height}
 
     def _store(self, image: Image.Image, owner: str) -> str:
@@ -156,6 +182,11 @@ class InputStore:
                 f"{image.width}x{image.height} x {request.scale:g} makes {width}x{height}, more than "
                 f"{self.settings.max_upscale_pixels} pixels (SDQ_MAX_UPSCALE_PIXELS)",
             )
+        known = self.factor_of(request.upscaler)
+        if known is not None:
+            factor, how = known
+            limit = self.settings.max_upscale_pixels
+            check_passes(image.size, (width, height), factor, limit, request.upscaler, ("upscaler", "scale"), how)
         if job_id is not None:
             write_png(image, input_image_path(self.settings.data_dir, job_id, "image"))
         return request.model_copy(update=self._refs(loaded, owner, job_id is not None))

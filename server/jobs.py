@@ -6,7 +6,6 @@ All methods are synchronous (redis-py and RQ are); the async routes call them in
 from __future__ import annotations
 
 import shutil
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,26 +39,30 @@ from schemas.jobs import (
     is_job_id,
 )
 from schemas.keys import (
-    CONTROL_TASK,
     RQ_SERIALIZER,
     RUN_JOB_TASK,
     Event,
-    Priority,
     cancel_key,
+    job_owners_key,
     jobs_index_key,
+    owner_jobs_key,
 )
-from schemas.models import Arch, ModelEntry, ModelOperation, ModelType
+from schemas.models import Arch, ModelEntry, ModelType
 from schemas.settings import Settings
 from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
+from schemas.upscalers import check_passes
 from server.cache import RequestKeys, finish_from_cache, is_deterministic
 from server.inputs import InputStore
 from server.queue import QueueState
 from server.safety import PromptFilter
 from store.cache import CacheStore
 from store.events import publish_event
+from store.job_index import add_job, newest_ids
 from store.progress import ProgressRecord
+from store.upscaler_factors import known_factor
 
 API_PREFIX = "/api/v1"
+LIST_BATCH = 100  # job records fetched per round trip while listing
 FAMILIES = {Arch.SD1, Arch.SD2, Arch.SDXL}  # LoRAs of one family do not fit models of another
 
 _STATUS_MAP = {
@@ -92,6 +95,25 @@ def _unsigned(path: str) -> str:
     return path
 
 
+def job_status(job: Job) -> JobStatus:
+    """A job's status as the API names it (as last fetched)."""
+    return _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+
+
+def fetch_task(redis: Redis, job_id: str, task: str, what: str) -> Job:
+    """The RQ job ``job_id`` if it runs ``task`` (NotFound naming ``what`` otherwise): generation jobs and control
+    operations never mix."""
+    if not is_job_id(job_id):
+        raise NotFound(f"no {what} {job_id!r}")
+    try:
+        job = Job.fetch(job_id, connection=redis, serializer=RQ_SERIALIZER)
+    except NoSuchJobError as exc:
+        raise NotFound(f"no {what} {job_id!r}") from exc
+    if job.func_name != task:
+        raise NotFound(f"no {what} {job_id!r}")
+    return job
+
+
 def _check_family(what: str, entry: ModelEntry, checkpoint: ModelEntry, field: FieldPath) -> None:
     """An add-on of one family (sd1, sd2, sdxl) does not fit a checkpoint of another; unknown archs pass."""
     if {entry.arch, checkpoint.arch} <= FAMILIES and entry.arch is not checkpoint.arch:
@@ -108,13 +130,14 @@ class JobService:
         self.settings = settings
         self.redis = redis
         self.registry = registry
-        self.inputs = InputStore(settings, redis)
+        self.inputs = InputStore(settings, redis, factor_of=lambda name: self.upscaler_factor(name, "upscaler"))
         self.queue = QueueState(settings, redis)
         self.sign_url = sign_url
         self.metrics = self.queue.metrics
         self.keys = RequestKeys(settings, redis, registry)
         self.cache = CacheStore.for_settings(settings, redis)
         self.prompts = PromptFilter(settings)
+        self._owner_index_ready = False
 
     # -- submit -------------------------------------------------------------------------------------
     def validate(self, request: AnyJobRequest, principal: Principal = ANONYMOUS_ADMIN) -> Validation:
@@ -158,6 +181,7 @@ class JobService:
                 _check_family("ControlNet", entry, checkpoint, field)
         if isinstance(request, Txt2ImgRequest) and request.hires_size is not None:
             self._upscaler(request.hr_upscaler, "hr_upscaler")
+            self._check_hires_passes(request, request.hires_size)
         return checkpoint.name
 
     def _upscaler(self, name: str, field: str) -> str:
@@ -165,6 +189,19 @@ class JobService:
         if not is_resampler(name):
             self.registry.find(ModelType.UPSCALER, name, field)
         return name
+
+    def upscaler_factor(self, name: str, field: str) -> tuple[int, str] | None:
+        """A model upscaler's factor where known (see ``schemas.upscalers``); None for a resampler or unknown."""
+        if is_resampler(name):
+            return None
+        return known_factor(self.redis, self.registry.find(ModelType.UPSCALER, name, field))
+
+    def _check_hires_passes(self, request: Txt2ImgRequest, target: tuple[int, int]) -> None:
+        """Every model pass of the hires fix within SDQ_MAX_UPSCALE_PIXELS, where the model's factor is known."""
+        known = self.upscaler_factor(request.hr_upscaler, "hr_upscaler")
+        if known is not None:
+            size, limit = (request.width, request.height), self.settings.max_upscale_pixels
+            check_passes(size, target, known[0], limit, request.hr_upscaler, ("hr_upscaler", "hr_scale"), known[1])
 
     def submit(self, request: AnyJobRequest, principal: Principal = ANONYMOUS_ADMIN) -> JobAccepted:
         """Queue the request; a result-cache hit is answered at once with a job that already finished."""
@@ -190,7 +227,7 @@ class JobService:
                 return hit
         queue = self.queue.queue_for(request.priority)
         ttl = self.settings.retention_seconds
-        self.redis.zadd(jobs_index_key(self.settings.queue_name), {job_id: submitted.timestamp()})
+        add_job(self.redis, self.settings.queue_name, job_id, owner, submitted.timestamp())
         queue.enqueue_call(
             RUN_JOB_TASK,
             args=(payload.model_dump(mode="json"),),
@@ -229,20 +266,8 @@ class JobService:
         )
 
     # -- read ---------------------------------------------------------------------------------------
-    def _fetch_task(self, job_id: str, task: str, what: str) -> Job:
-        """The RQ job ``job_id`` if it runs ``task``: generation jobs and model operations never mix."""
-        if not is_job_id(job_id):
-            raise NotFound(f"no {what} {job_id!r}")
-        try:
-            job = Job.fetch(job_id, connection=self.redis, serializer=RQ_SERIALIZER)
-        except NoSuchJobError as exc:
-            raise NotFound(f"no {what} {job_id!r}") from exc
-        if job.func_name != task:
-            raise NotFound(f"no {what} {job_id!r}")
-        return job
-
     def fetch(self, job_id: str) -> Job:
-        return self._fetch_task(job_id, RUN_JOB_TASK, "job")
+        return fetch_task(self.redis, job_id, RUN_JOB_TASK, "job")
 
     def view(self, job_id: str) -> JobView:
         job = self.fetch(job_id)
@@ -250,11 +275,11 @@ class JobService:
 
     def status(self, job_id: str) -> JobStatus:
         job = self.fetch(job_id)
-        return _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+        return job_status(job)
 
     def build_view(self, job: Job) -> JobView:
         payload = JobPayload.model_validate(job.args[0])
-        status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+        status = job_status(job)
         result = self._result(job) if status is JobStatus.FINISHED else None
         started, ended = _aware(job.started_at), _aware(job.ended_at)
         submitted = payload.submitted_at
@@ -358,13 +383,19 @@ class JobService:
         page: int,
         limit: int,
     ) -> JobPage:
-        """Newest first, filtered (``owner`` None: everyone's); pages of ``limit``."""
+        """Newest first, filtered, in pages of ``limit``. ``owner`` None: everyone's (the global index); else read
+        from the owner's own index, so a user's listing costs the same however many jobs other users keep."""
+        if owner is not None:
+            self._ensure_owner_index()
+        queue = self.settings.queue_name
+        key = jobs_index_key(queue) if owner is None else owner_jobs_key(queue, owner)
         low = since.timestamp() if since else "-inf"
-        skip, wanted, items = (page - 1) * limit, limit + 1, []
-        members: Any = self.redis.zrevrangebyscore(jobs_index_key(self.settings.queue_name), "+inf", low)
-        ids = [raw.decode() for raw in members]
-        for start in range(0, len(ids), 100):
-            for job in Job.fetch_many(ids[start : start + 100], connection=self.redis, serializer=RQ_SERIALIZER):
+        skip, wanted, start = (page - 1) * limit, limit + 1, 0
+        items: list[JobView] = []
+        while len(items) < wanted:
+            ids = newest_ids(self.redis, key, low, start, LIST_BATCH)
+            start += len(ids)
+            for job in Job.fetch_many(ids, connection=self.redis, serializer=RQ_SERIALIZER):
                 if job is None or (owner is not None and job.meta.get("owner") != owner):
                     continue
                 view = self.build_view(job)
@@ -376,15 +407,38 @@ class JobService:
                 items.append(view)
                 if len(items) == wanted:
                     break
-            if len(items) == wanted:
+            if len(ids) < LIST_BATCH:
                 break
         return JobPage(items=items[:limit], page=page, limit=limit, has_more=len(items) > limit)
+
+    def _ensure_owner_index(self) -> None:
+        """Jobs submitted before the owner indexes existed are indexed by owner once (per queue, whichever API
+        process lists first)."""
+        if self._owner_index_ready:
+            return
+        queue = self.settings.queue_name
+        marker = f"{jobs_index_key(queue)}:owner-index"
+        if not self.redis.exists(marker):
+            members: Any = self.redis.zrange(jobs_index_key(queue), 0, -1, withscores=True)
+            indexed: Any = self.redis.hkeys(job_owners_key(queue))
+            known = {raw.decode() for raw in indexed}
+            missing = [(raw.decode(), score) for raw, score in members if raw.decode() not in known]
+            for begin in range(0, len(missing), LIST_BATCH):
+                chunk = missing[begin : begin + LIST_BATCH]
+                jobs = Job.fetch_many([job_id for job_id, _ in chunk], connection=self.redis, serializer=RQ_SERIALIZER)
+                with self.redis.pipeline() as pipe:
+                    for (job_id, score), job in zip(chunk, jobs, strict=True):
+                        if job is not None and job.meta.get("owner"):
+                            add_job(pipe, queue, job_id, str(job.meta["owner"]), score)
+                    pipe.execute()
+            self.redis.set(marker, 1)
+        self._owner_index_ready = True
 
     # -- control ------------------------------------------------------------------------------------
     def cancel(self, job: Job) -> CancelResult:
         """Queued: leaves the queue now. Started: the worker stops it at its next step. Ended: unchanged."""
         job_id = job.id
-        status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
+        status = job_status(job)
         if status.is_terminal:
             return CancelResult(id=job_id, status=status, detail=f"the job had already ended {status.value}")
         if status is JobStatus.QUEUED and self.queue.cancel_queued(job):
@@ -392,48 +446,6 @@ class JobService:
             return CancelResult(id=job_id, status=JobStatus.CANCELED, detail="removed from the queue")
         self.redis.set(cancel_key(job_id), 1, ex=self.settings.retention_seconds)
         return CancelResult(id=job_id, status=JobStatus.STARTED, detail="the worker stops the job at its next step")
-
-    def enqueue_model_operation(self, action: str, model: str, **extra: str) -> ModelOperation:
-        """Queue a load/unload (or a watermark check: ``upload=``) at high priority, ahead of generation jobs."""
-        operation_id = uuid.uuid4().hex
-        self.queue.queue_for(Priority.HIGH).enqueue_call(
-            CONTROL_TASK,
-            args=({"action": action, "model": model, **extra},),
-            job_id=operation_id,
-            timeout=self.settings.job_timeout,
-            result_ttl=3600,
-            failure_ttl=3600,
-            description=f"{action} {model}",
-            meta={"action": action, "model": model},
-            at_front=True,
-        )
-        return self.model_operation(operation_id)
-
-    def wait_operation(self, operation_id: str, seconds: float) -> ModelOperation:
-        """The operation once it ended, or as it is after ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while True:
-            operation = self.model_operation(operation_id)
-            if operation.status in ("finished", "failed") or time.monotonic() > deadline:
-                return operation
-            time.sleep(0.02)
-
-    def model_operation(self, operation_id: str) -> ModelOperation:
-        job = self._fetch_task(operation_id, CONTROL_TASK, "operation")
-        status = _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
-        result = job.return_value() if status is JobStatus.FINISHED else None
-        error = None
-        if status is JobStatus.FAILED:
-            error = str(job.meta.get("error", {}).get("detail") or (job.exc_info or "").strip().splitlines()[-1:])
-        return ModelOperation(
-            id=operation_id,
-            action=job.meta.get("action", ""),
-            model=job.meta.get("model", ""),
-            status=status.value,
-            result=result,
-            error=error,
-            links={"self": f"{API_PREFIX}/models/operations/{operation_id}"},
-        )
 
     def queued_count(self, owner: str) -> int:
         return sum(1 for job in self.queue.queued_jobs(limit=10_000) if job.owner == owner)

@@ -3,7 +3,7 @@
 Uploads go with the same retention. The worker sweeps every ``SDQ_SWEEP_INTERVAL`` seconds; ``sdqueue sweep`` does
 one sweep by hand. Only ended jobs are deleted. Output folders that no record knows (a crashed submit, a wiped Redis)
 go when their mtime is older than the retention. Each sweep stores the disk usage of the outputs folder for
-``GET /api/v1/queue``.
+``GET /api/v1/queue``. A deleted job leaves every index (the global one and its owner's, ``store.job_index``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from rq.job import Job
 from schemas.jobs import is_job_id
 from schemas.keys import RQ_SERIALIZER, cancel_key, events_key, jobs_index_key, progress_key
 from schemas.settings import Settings
+from store.job_index import remove_job
 from store.usage import StorageUsage
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def _delete_job(redis: Redis, settings: Settings, job_id: str) -> bool:
     shutil.rmtree(settings.outputs_dir / job_id, ignore_errors=True)
     shutil.rmtree(settings.data_dir / "inputs" / job_id, ignore_errors=True)
     redis.delete(progress_key(job_id), events_key(job_id), cancel_key(job_id))
-    redis.zrem(jobs_index_key(settings.queue_name), job_id)
+    remove_job(redis, settings.queue_name, job_id)
     return True
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from PIL import Image
 
 from models.upscale import upscale_image
 from schemas.generation import AnyRequest, Txt2ImgRequest
 from schemas.jobs import JobPayload, JobResult, input_image_path
+from schemas.models import ModelType
 from schemas.upscale import UpscaleRequest, is_resampler
 from schemas.version import VERSION
+from store.upscaler_factors import record_factor
 from worker import runtime
 from worker.outputs import save_job
 from worker.reporter import JobReporter
@@ -26,7 +29,7 @@ def run_upscale(
     settings = context.settings
     started = time.perf_counter()
     reporter.stage("loading", 0, 1)
-    descriptor = None if is_resampler(request.upscaler) else context.manager.get_upscaler(request.upscaler)
+    descriptor = None if is_resampler(request.upscaler) else load_model(context, request.upscaler, "upscaler")
     loaded = time.perf_counter()
     reporter.check_stop()
     with Image.open(input_image_path(settings.data_dir, payload.job_id, "image")) as source:
@@ -40,7 +43,16 @@ def run_upscale(
         reporter.step(done, total)
 
     tile_size = request.tile_size or settings.upscale_tile_size
-    result = upscale_image(image, size, request.upscaler, descriptor, tile_size, settings.upscale_tile_padding, on_tile)
+    result = upscale_image(
+        image,
+        size,
+        request.upscaler,
+        descriptor,
+        tile_size,
+        settings.upscale_tile_padding,
+        on_tile,
+        max_pixels=settings.max_upscale_pixels,
+    )
     generated = time.perf_counter()
     reporter.check_stop()
     reporter.stage("saving", tiles[0], tiles[0])
@@ -60,16 +72,31 @@ def run_upscale(
     )
 
 
+def load_model(context: runtime.WorkerContext, name: str, field: str) -> Any:
+    """The upscaler model ``name`` (ModelNotFound naming ``field``); its factor is recorded for the API's checks."""
+    descriptor = context.manager.get_upscaler(name, field)
+    entry = context.manager.registry.find(ModelType.UPSCALER, name, field)
+    record_factor(context.redis, entry, int(descriptor.scale))
+    return descriptor
+
+
 def hires_upscaler(context: runtime.WorkerContext, request: AnyRequest) -> Resize | None:
     """The hires fix's model upscaler as a resize function; None for a resampler or without hires fix."""
     if not isinstance(request, Txt2ImgRequest) or request.hires_size is None or is_resampler(request.hr_upscaler):
         return None
-    descriptor = context.manager.get_upscaler(request.hr_upscaler, "hr_upscaler")
+    descriptor = load_model(context, request.hr_upscaler, "hr_upscaler")
     settings = context.settings
 
     def resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
         return upscale_image(
-            image, size, request.hr_upscaler, descriptor, settings.upscale_tile_size, settings.upscale_tile_padding
+            image,
+            size,
+            request.hr_upscaler,
+            descriptor,
+            settings.upscale_tile_size,
+            settings.upscale_tile_padding,
+            max_pixels=settings.max_upscale_pixels,
+            fields=("hr_upscaler", "hr_scale"),
         )
 
     return resize

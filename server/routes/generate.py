@@ -14,7 +14,7 @@ from schemas.jobs import JobAccepted
 from schemas.upscale import AnyJobRequest, UpscaleRequest
 from server.deps import JobsDep, problem_responses
 from server.jobs import JobService
-from server.policy import enforce_submit_policy
+from server.policy import CanUpload, UploadQuotaDep, enforce_submit_policy
 
 router = APIRouter(prefix="/api/v1", tags=["generate"])
 
@@ -133,9 +133,14 @@ async def upscale(
 @router.post(
     "/uploads",
     status_code=201,
-    responses=problem_responses(401, 403, 413, 422),
+    responses=problem_responses(401, 403, 413, 422, 429),
     summary="Upload an image (multipart field 'file'); its id works in any image field of your requests",
+    description=(
+        "With authentication on, each principal may upload SDQ_UPLOADS_PER_MINUTE images a minute (429 with "
+        "Retry-After) and keep SDQ_MAX_UPLOADS_PER_USER uploads of SDQ_MAX_UPLOAD_BYTES_PER_USER bytes in all "
+        "(413 naming `file`); uploads expire after the retention time."
+    ),
 )
-async def upload(file: UploadFile, principal: CanGenerate, jobs: JobsDep) -> dict[str, object]:
+async def upload(file: UploadFile, principal: CanUpload, quota: UploadQuotaDep, jobs: JobsDep) -> dict[str, object]:
     data = await file.read()
-    return await run_in_threadpool(jobs.inputs.save_upload, data, principal.name)
+    return await run_in_threadpool(jobs.inputs.save_upload, data, principal.name, "file", quota)

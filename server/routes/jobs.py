@@ -14,6 +14,7 @@ from auth.deps import CanGenerate, CanReadJobs
 from schemas.jobs import CancelResult, JobPage, JobStatus, JobView
 from server.deps import AsyncRedisDep, JobsDep, OwnedJob, ViewableJob, problem_responses
 from server.events import job_events
+from server.policy import EventStreamSlot
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -46,23 +47,25 @@ async def get_job(job: OwnedJob, jobs: JobsDep) -> JobView:
 
 @router.get(
     "/{job_id}/events",
-    responses={200: {"content": {"text/event-stream": {}}}, **problem_responses(404, 503)},
+    responses={200: {"content": {"text/event-stream": {}}}, **problem_responses(404, 429, 503)},
     summary="Server-Sent Events: queued, started, progress, preview, then finished | failed | canceled",
     description=(
         "Event ids are resumable: reconnect with `Last-Event-ID` to get only later events. `queued` carries "
         "`position` (sent again when it changes), `progress` carries `step, total, stage, its, eta_seconds`, "
         "`preview` a small data-URL image every N steps (setting `SDQ_PREVIEW_EVERY`), `requeued` tells that the "
         "job went back to its queue. The terminal event's data is the same body as `GET /api/v1/jobs/{id}`; a "
-        "client connecting after the end gets it at once."
+        "client connecting after the end gets it at once. With authentication on, a principal may have "
+        "SDQ_MAX_EVENT_STREAMS_PER_USER streams open at once (429 with Retry-After beyond)."
     ),
 )
 async def stream_events(
     job: OwnedJob,
+    slot: EventStreamSlot,
     jobs: JobsDep,
     aredis: AsyncRedisDep,
     last_event_id: Annotated[str | None, Header(pattern=r"^\d+-\d+$")] = None,
 ) -> EventSourceResponse:
-    return EventSourceResponse(job_events(jobs, aredis, job.id, last_event_id), ping=15)
+    return EventSourceResponse(job_events(jobs, aredis, job.id, last_event_id, slot), ping=15)
 
 
 async def _cancel(job: OwnedJob, jobs: JobsDep, response: Response) -> CancelResult:

@@ -12,7 +12,9 @@ from models.registry import ModelRegistry
 from schemas.errors import NotFound, RequestInvalid
 from schemas.generation import SCHEDULER_LABELS, Sampler, ScheduleType
 from schemas.models import Arch, ModelEntry, ModelOperation, ModelPage, ModelStats, ModelType
-from server.deps import JobsDep, problem_responses
+from server.deps import JobsDep, OperationsDep, problem_responses
+from server.operations import ControlOperations
+from server.policy import CanHash
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
 
@@ -120,10 +122,11 @@ def get_model(model_id: str, request: Request, jobs: JobsDep, principal: CanRead
 @router.post(
     "/models/{model_id}/hash",
     response_model=ModelEntry,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 429),
     summary="Compute (once; cached by path, size and mtime) the file's sha256 and A1111 short hash",
+    description="Reads the whole file the first time: SDQ_HASHES_PER_MINUTE per principal (429 with Retry-After).",
 )
-def hash_model(model_id: str, request: Request, jobs: JobsDep, principal: CanReadModels) -> ModelEntry:
+def hash_model(model_id: str, request: Request, jobs: JobsDep, principal: CanHash) -> ModelEntry:
     entry = _entry(request, model_id)
     registry = _registry(request)
     path = registry.models_dir / entry.path
@@ -133,13 +136,13 @@ def hash_model(model_id: str, request: Request, jobs: JobsDep, principal: CanRea
     return _with_hash(entry, registry, jobs.redis)
 
 
-def _operation(model_id: str, request: Request, jobs: JobsDep, action: str) -> ModelOperation:
+def _operation(model_id: str, request: Request, operations: ControlOperations, action: str) -> ModelOperation:
     entry = _entry(request, model_id)
     if entry.type is not ModelType.CHECKPOINT or entry.status != "valid":
         raise RequestInvalid.for_field(["path", "model_id"], f"{model_id} is not a loadable checkpoint")
     if action == "load":
         _registry(request).ensure_loadable(entry, ("path", "model_id"))
-    return jobs.enqueue_model_operation(action, entry.name)
+    return operations.enqueue_model_operation(action, entry.name)
 
 
 @router.post(
@@ -149,8 +152,8 @@ def _operation(model_id: str, request: Request, jobs: JobsDep, action: str) -> M
     responses=problem_responses(401, 403, 404, 422),
     summary="Have the worker load a checkpoint now (ahead of queued jobs); poll links.self",
 )
-def load_model(model_id: str, request: Request, jobs: JobsDep, principal: CanWriteModels) -> ModelOperation:
-    return _operation(model_id, request, jobs, "load")
+def load_model(model_id: str, request: Request, operations: OperationsDep, principal: CanWriteModels) -> ModelOperation:
+    return _operation(model_id, request, operations, "load")
 
 
 @router.post(
@@ -160,8 +163,10 @@ def load_model(model_id: str, request: Request, jobs: JobsDep, principal: CanWri
     responses=problem_responses(401, 403, 404, 422),
     summary="Have the worker release a resident checkpoint; poll links.self",
 )
-def unload_model(model_id: str, request: Request, jobs: JobsDep, principal: CanWriteModels) -> ModelOperation:
-    return _operation(model_id, request, jobs, "unload")
+def unload_model(
+    model_id: str, request: Request, operations: OperationsDep, principal: CanWriteModels
+) -> ModelOperation:
+    return _operation(model_id, request, operations, "unload")
 
 
 @router.get(
@@ -170,8 +175,8 @@ def unload_model(model_id: str, request: Request, jobs: JobsDep, principal: CanW
     responses=problem_responses(401, 404),
     summary="State of a load/unload",
 )
-def model_operation(operation_id: str, jobs: JobsDep, principal: CanReadModels) -> ModelOperation:
-    return jobs.model_operation(operation_id)
+def model_operation(operation_id: str, operations: OperationsDep, principal: CanReadModels) -> ModelOperation:
+    return operations.view(operation_id)
 
 
 @router.get("/samplers", summary="Samplers: API name and AUTOMATIC1111 label")

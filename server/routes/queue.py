@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from auth.deps import CanGenerate, CanReadJobs, CanReadModels, QueueAdmin
+from auth.deps import CanReadJobs, CanReadModels, QueueAdmin
 from schemas.generation import GenerationRequest
 from schemas.jobs import ClearResult, Estimate, QueueView, Validation
 from schemas.upscale import JobRequest
 from server.deps import JobsDep, SettingsDep, problem_responses
 from server.estimates import estimate, parameters
+from server.policy import CanValidate
 
 router = APIRouter(prefix="/api/v1", tags=["queue"])
 
@@ -40,20 +41,22 @@ async def clear_queue(jobs: JobsDep, principal: QueueAdmin) -> ClearResult:
 @router.post(
     "/validate",
     response_model=Validation,
-    responses=problem_responses(422),
+    responses=problem_responses(422, 429),
     summary="Run every check a submit runs, without queueing",
+    description="Shares SDQ_VALIDATIONS_PER_MINUTE with /estimate (it may fetch image URLs): 429 with Retry-After.",
 )
-async def validate(request: JobRequest, jobs: JobsDep, principal: CanGenerate) -> Validation:
+async def validate(request: JobRequest, jobs: JobsDep, principal: CanValidate) -> Validation:
     return await run_in_threadpool(jobs.validate, request, principal)
 
 
 @router.post(
     "/estimate",
     response_model=Estimate,
-    responses=problem_responses(422, 503),
+    responses=problem_responses(422, 429, 503),
     summary="Expected run time from measured step times of that model (null when there is no data)",
+    description="Shares SDQ_VALIDATIONS_PER_MINUTE with /validate: 429 with Retry-After.",
 )
-async def estimate_request(request: GenerationRequest, jobs: JobsDep, principal: CanGenerate) -> Estimate:
+async def estimate_request(request: GenerationRequest, jobs: JobsDep, principal: CanValidate) -> Estimate:
     model = (await run_in_threadpool(jobs.validate, request, principal)).model
     return await run_in_threadpool(estimate, jobs.redis, request, model)
 

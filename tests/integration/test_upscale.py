@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image
+from redis import Redis
 
 from models.upscale import load_upscaler, upscale_image
+from schemas.keys import upscaler_factor_key
 from tests.conftest import Stack
 from tests.integration.test_image_modes import data_url, encode, fetch, noise
 
@@ -122,3 +124,19 @@ def test_a_file_that_is_no_upscaler_fails_the_job_with_a_reason(stack: Stack) ->
     view = run_upscale(stack, image=data_url(encode(noise(16, 16))), upscaler="not-an-upscaler")
     assert view["status"] == "failed"
     assert view["error"]["code"] == "model_load_failed" and "not-an-upscaler" in view["error"]["detail"]
+
+
+def test_a_model_pass_over_the_cap_fails_in_the_worker_then_is_refused_at_submit(make_stack) -> None:
+    """20x20 x 3 = 60x60 fits 4096 pixels, but tiny-esrgan (4x, no factor in its name) makes 80x80 first: the
+    worker refuses that pass (422 naming upscaler and scale) and records the factor, so the same request is then
+    refused at submit."""
+    small = make_stack(SDQ_MAX_UPSCALE_PIXELS="4096")
+    Redis.from_url(small.env["SDQ_REDIS_URL"]).delete(upscaler_factor_key("tiny-esrgan"))  # as if never loaded
+    body = {"image": data_url(encode(noise(20, 20))), "upscaler": "tiny-esrgan", "scale": 3}
+    view = run_upscale(small, **body)
+    assert view["status"] == "failed"
+    assert view["error"]["status"] == 422 and "80x80" in view["error"]["detail"]
+    assert [e["loc"] for e in view["error"]["errors"]] == [["body", "upscaler"], ["body", "scale"]]
+    again = submit_upscale(small, **body)
+    assert again.status_code == 422, again.text
+    assert [e["loc"] for e in again.json()["errors"]] == [["body", "upscaler"], ["body", "scale"]]

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from models.upscale import load_upscaler, model_passes, tile_boxes, upscale_image
+from schemas.errors import RequestInvalid
 from tests.builders.addons import write_tiny_upscaler
 
 
@@ -81,3 +82,23 @@ def test_resamplers_need_no_model() -> None:
         np.asarray(upscale_image(image, (80, 96), "nearest", None, 512, 16)),
         np.asarray(image.resize((80, 96), Image.Resampling.NEAREST)),
     )
+
+
+def test_each_pass_is_checked_against_the_pixel_cap_before_it_runs(esrgan) -> None:  # type: ignore[no-untyped-def]
+    """8x with the 4x model: the first pass (160x192) fits 40,000 pixels, the second (640x768) does not, so it is
+    refused naming the upscaler and the scale, after the first pass's tiles only."""
+    calls: list[tuple[int, int]] = []
+    with pytest.raises(RequestInvalid) as caught:
+        upscale_image(
+            picture(), (320, 384), "tiny", esrgan, 32, 8, lambda d, t: calls.append((d, t)), max_pixels=40_000
+        )
+    assert [error.loc for error in caught.value.errors] == [["body", "upscaler"], ["body", "scale"]]
+    assert "640x768" in caught.value.detail
+    assert len(calls) == 4  # the 2x2 tiles of pass 1
+
+
+def test_the_hires_fix_names_its_own_fields(esrgan) -> None:  # type: ignore[no-untyped-def]
+    """The hires fix's upscaler is refused naming hr_upscaler and hr_scale."""
+    with pytest.raises(RequestInvalid) as caught:
+        upscale_image(picture(), (80, 96), "tiny", esrgan, 32, 8, max_pixels=4096, fields=("hr_upscaler", "hr_scale"))
+    assert [error.loc for error in caught.value.errors] == [["body", "hr_upscaler"], ["body", "hr_scale"]]

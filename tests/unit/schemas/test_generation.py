@@ -85,3 +85,46 @@ def test_request_is_frozen() -> None:
 def test_batch_seeds_are_consecutive_and_wrap() -> None:
     assert batch_seeds(10, 3) == [10, 11, 12]
     assert batch_seeds(SEED_MAX, 2) == [SEED_MAX, 0]
+
+
+def tags(count: int, weight: str = "0.5") -> str:
+    return " ".join(f"<lora:style{i}:{weight}>" for i in range(count))
+
+
+def test_prompt_lora_tags_count_with_the_loras_field() -> None:
+    """Tags in the prompt and entries in `loras` together may name at most 8 LoRAs; the refusal names `loras`."""
+    make_request(prompt="a fox " + tags(4), loras=[{"name": f"extra{i}"} for i in range(4)])
+    with pytest.raises(ValidationError) as caught:
+        make_request(prompt="a fox " + tags(5), loras=[{"name": f"extra{i}"} for i in range(4)])
+    assert error_fields(caught.value) == ["loras"]
+    assert "make 9 LoRAs; at most 8" in caught.value.errors()[0]["msg"]
+
+
+def test_more_than_eight_prompt_tags_are_refused_naming_prompt() -> None:
+    """Nine tags alone are too many, with or without the `loras` field."""
+    with pytest.raises(ValidationError) as caught:
+        make_request(prompt="a fox " + tags(9))
+    assert error_fields(caught.value) == ["prompt"]
+
+
+@pytest.mark.parametrize("weight", ["9", "-4.5", "99999999999999999999"])
+def test_a_tag_weight_out_of_range_is_refused_naming_prompt(weight: str) -> None:
+    """A tag's weight outside -4..4 is a validation error on `prompt` (it used to fail at submit with a 500)."""
+    with pytest.raises(ValidationError) as caught:
+        make_request(prompt=f"a fox <lora:style:{weight}>")
+    assert error_fields(caught.value) == ["prompt"]
+    assert "-4..4" in caught.value.errors()[0]["msg"]
+
+
+def test_a_loras_weight_out_of_range_is_refused_naming_the_entry() -> None:
+    """`loras[i].weight` outside -4..4 names that entry's weight."""
+    with pytest.raises(ValidationError) as caught:
+        make_request(loras=[{"name": "style", "weight": 4.5}])
+    assert [err["loc"] for err in caught.value.errors()] == [("loras", 0, "weight")]
+
+
+def test_tags_within_range_are_split_from_the_prompt() -> None:
+    """Valid tags still become adapters after the field's own."""
+    prompt, loras = make_request(prompt="a fox <lora:style:-4> <lora:ink:4>", loras=[{"name": "base"}]).all_loras()
+    assert prompt == "a fox"
+    assert [(lora.name, lora.weight) for lora in loras] == [("base", 1.0), ("style", -4.0), ("ink", 4.0)]

@@ -72,3 +72,10 @@ def test_importing_and_building_the_app_does_not_import_torch() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_lora_tag_weight_out_of_range_is_a_422_naming_prompt_not_a_500(client: TestClient) -> None:
+    """`<lora:name:9>` used to pass validation and fail at submit with a 500."""
+    response = client.post("/api/v1/generate/txt2img", json={"prompt": "a fox <lora:style:9>"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "prompt"]
