@@ -12,7 +12,7 @@ import httpx
 from client import api
 from client.api import DEFAULT_SERVER, USER_AGENT
 from client.async_job import AsyncJob
-from client.errors import ConnectionFailed, local_problem
+from client.errors import ConnectionFailed, connection_problem
 from client.events import Follower, JobEvent, StreamBroken, is_transient
 from client.flow import Authenticate, Call, Flow, Reply, Sleep, exchange
 from client.images import image_file
@@ -191,7 +191,7 @@ class AsyncClient:
                 headers=dict(call.headers),
             )
         except httpx.TransportError as exc:
-            raise ConnectionFailed(local_problem("connection_failed", f"{self.base_url}: {exc!r}")) from exc
+            raise ConnectionFailed(connection_problem(self.base_url, exc)) from exc
         return Reply(response.status_code, response.headers, response.content)
 
     async def _stream(self, follower: Follower) -> AsyncIterator[JobEvent]:

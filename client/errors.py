@@ -154,6 +154,11 @@ def local_problem(code: str, detail: str, title: str = "Client error") -> Proble
     return Problem(type="about:blank", title=title, status=0, detail=detail, code=code)
 
 
+def connection_problem(base_url: str, exc: Exception) -> Problem:
+    reason = str(exc) or type(exc).__name__
+    return local_problem("connection_failed", f"cannot reach {base_url}: {reason}", "Connection failed")
+
+
 def field_name(loc: list[str | int]) -> str:
     """``["body", "controlnets", 0, "control_image"]`` → ``controlnets.0.control_image``."""
     parts = loc[1:] if loc and loc[0] == "body" and len(loc) > 1 else loc
