@@ -57,9 +57,10 @@ class Job:
             try:
                 with closing(self.client._stream(follower)) as stream:
                     for event in stream:
-                        yield event
                         if event.is_terminal:
                             self.view = event.view
+                        yield event
+                        if event.is_terminal:
                             return
             except StreamBroken as broken:
                 retry_after = broken.retry_after
