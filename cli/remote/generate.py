@@ -72,7 +72,7 @@ def run_generation(client: Client, args: argparse.Namespace) -> int:
     job: Job = getattr(client, mode)(**request_fields(args))
     if not args.json:
         print(f"job {job.id}", file=sys.stderr)
-    bar = ProgressBar(job.id, enabled=not args.no_progress)
+    bar = ProgressBar(job.id, enabled=not args.no_progress and sys.stderr.isatty())
     try:
         view = follow(job, bar, args.timeout)
     except KeyboardInterrupt:

@@ -48,7 +48,7 @@ def _generation(parser: argparse.ArgumentParser, *, prompt: bool = True) -> None
     )
     parser.add_argument("-o", "--output", type=Path, default=Path("."), help="folder for the images (default .)")
     parser.add_argument("--thumbnails", action="store_true", help="save the WebP thumbnails too")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (none off a terminal)")
     parser.add_argument("--timeout", type=float, help="give up waiting after this many seconds")
     _connection(parser)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from client.events import JobEvent
 
@@ -11,9 +11,10 @@ from client.events import JobEvent
 class ProgressBar:
     """Fed with :class:`JobEvent`\\ s; draws nothing when ``enabled`` is false."""
 
-    def __init__(self, job_id: str, enabled: bool = True) -> None:
+    def __init__(self, job_id: str, enabled: bool = True, file: TextIO | None = None) -> None:
         self.job_id = job_id
         self.enabled = enabled
+        self.file = file or sys.stderr
         self._bar: Any = None
 
     def update(self, event: JobEvent) -> None:
@@ -23,13 +24,13 @@ class ProgressBar:
         data = event.data
         if event.event == "queued":
             position = data.get("position")
-            bar.set_description_str(f"queued #{position}" if position else "queued")
+            bar.set_description_str(f"queued #{position}" if position else "queued", refresh=False)
         elif event.event == "started":
-            bar.set_description_str("started")
+            bar.set_description_str("started", refresh=False)
         elif event.event == "requeued":
-            bar.set_description_str(f"requeued ({data.get('reason', 'worker lost')})")
+            bar.set_description_str(f"requeued ({data.get('reason', 'worker lost')})", refresh=False)
         elif event.event == "progress":
-            bar.set_description_str(str(data.get("stage") or "denoising"))
+            bar.set_description_str(str(data.get("stage") or "denoising"), refresh=False)
             if data.get("total"):
                 bar.total = int(data["total"])
             bar.n = int(data.get("step") or 0)
@@ -47,10 +48,10 @@ class ProgressBar:
 
             self._bar = tqdm(
                 total=0,
-                file=sys.stderr,
+                file=self.file,
                 dynamic_ncols=True,
                 desc="queued",
-                bar_format="{desc}: {bar} {n_fmt}/{total_fmt} {postfix}",
+                bar_format="{desc}: {bar} {n_fmt}/{total_fmt}{postfix}",
                 leave=False,
             )
         return self._bar

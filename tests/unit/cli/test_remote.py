@@ -63,3 +63,20 @@ def test_the_config_dir_defaults_to_dot_config(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert credentials.credentials_path() == tmp_path / ".config" / "sdqueue" / "credentials.json"
+
+
+def test_the_progress_bar_shows_stage_step_eta_and_rate() -> None:
+    import io
+
+    from cli.remote.progress import ProgressBar
+    from client.events import JobEvent
+
+    out = io.StringIO()
+    bar = ProgressBar("j", file=out)
+    bar.update(JobEvent("queued", {"position": 3}))
+    bar.update(JobEvent("progress", {"stage": "denoising", "step": 3, "total": 12, "its": 4.2, "eta_seconds": 2.1}))
+    bar.update(JobEvent("finished", {}))
+    bar.close()
+    frames = out.getvalue().split("\r")
+    assert any(frame.startswith("queued #3") for frame in frames)
+    assert any("denoising" in f and "3/12" in f and "ETA 2.1s" in f and "4.20 it/s" in f for f in frames)
