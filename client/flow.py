@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from client.problems import error_from_response, is_success
 from client.retry import RetryPolicy
@@ -58,8 +58,18 @@ Step = Call | Sleep | Authenticate
 Flow = Generator[Step, "Reply | None", Any]
 
 
-class Headers:
+class CredentialSource(Protocol):
     """What a flow needs from the credentials: the headers now, and whether a 401 can be recovered from."""
+
+    def headers(self) -> dict[str, str]: ...
+
+    def can_recover(self) -> bool: ...
+
+    def current_token(self) -> str | None: ...
+
+
+class Anonymous:
+    """No credentials (login and refresh calls, public endpoints)."""
 
     def headers(self) -> dict[str, str]:
         return {}
@@ -71,10 +81,10 @@ class Headers:
         return None
 
 
-NO_CREDENTIALS = Headers()
+NO_CREDENTIALS = Anonymous()
 
 
-def exchange(call: Call, credentials: Headers, policy: RetryPolicy) -> Flow:
+def exchange(call: Call, credentials: CredentialSource, policy: RetryPolicy) -> Flow:
     """Send ``call`` until it succeeds; returns the successful :class:`Reply`."""
     attempt, waited, recovered = 0, 0.0, False
     while True:

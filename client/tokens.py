@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from client.errors import Unauthorized
-from client.flow import Call, Flow, Headers, exchange
+from client.flow import NO_CREDENTIALS, Call, Flow, exchange
 from client.retry import RetryPolicy
 from schemas.auth import TokenPair
 
@@ -21,7 +21,7 @@ REFRESH_PATH = "/api/v1/auth/refresh"
 MAX_DEFAULT_MARGIN = 60.0
 
 
-class Credentials(Headers):
+class Credentials:
     def __init__(
         self,
         *,
@@ -100,7 +100,7 @@ class Credentials(Headers):
         if self.refresh_token:
             call = Call("POST", REFRESH_PATH, json={"refresh_token": self.refresh_token}, authenticated=False)
             try:
-                reply = yield from exchange(call, Headers(), policy)
+                reply = yield from exchange(call, NO_CREDENTIALS, policy)
                 self.accept(TokenPair.model_validate_json(reply.body))
                 self.refreshes += 1
                 return
@@ -110,6 +110,7 @@ class Credentials(Headers):
                     raise
         if self._password is not None and self.username is not None:
             body = {"username": self.username, "password": self._password}
-            reply = yield from exchange(Call("POST", LOGIN_PATH, json=body, authenticated=False), Headers(), policy)
+            login = Call("POST", LOGIN_PATH, json=body, authenticated=False)
+            reply = yield from exchange(login, NO_CREDENTIALS, policy)
             self.accept(TokenPair.model_validate_json(reply.body))
             self.logins += 1

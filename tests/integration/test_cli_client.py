@@ -148,6 +148,12 @@ def test_login_stores_credentials_per_server_0600(make_stack, tmp_path: Path) ->
     entry = json.loads(stored.read_text())["servers"][stack.base_url]
     assert entry["username"] == "dora" and entry["refresh_token"]
     assert sdqueue(stack, tmp_path, "queue").returncode == 0
+    entry["expires_at"] = 0  # as if the access token had expired: the next command refreshes it and keeps the pair
+    stored.write_text(json.dumps({"servers": {stack.base_url: entry}}))
+    assert sdqueue(stack, tmp_path, "jobs").returncode == 0
+    renewed = json.loads(stored.read_text())["servers"][stack.base_url]
+    assert renewed["refresh_token"] != entry["refresh_token"] and renewed["expires_at"] > 0
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     created = cli(stack, "keys", "create", "--owner", "dora", "--name", "cli")
     keyed = sdqueue(stack, tmp_path, "login", "--api-key-stdin", stdin=created.stdout.strip() + "\n")
     assert keyed.returncode == 0, keyed.stderr
