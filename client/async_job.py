@@ -10,7 +10,7 @@ import anyio
 
 from client.errors import ConnectionFailed, Unavailable, WaitTimeout, local_problem
 from client.events import Follower, JobEvent, StreamBroken
-from client.images import image_name, open_image
+from client.images import open_image, save_plan
 from schemas.jobs import CancelResult, JobAccepted, JobView
 
 if TYPE_CHECKING:
@@ -96,18 +96,10 @@ class AsyncJob:
         return [open_image(item) for item in data] if as_pil else data
 
     async def save(self, folder: str | Path, *, thumbnails: bool = False, timeout: float | None = None) -> list[Path]:
-        view = await self._final(timeout)
-        target = Path(folder)
-        target.mkdir(parents=True, exist_ok=True)
         written = []
-        for image in view.images:
-            path = target / image_name(self.id, image.index)
-            path.write_bytes(await self.client.download(image.url))
+        for url, path in save_plan(await self._final(timeout), folder, thumbnails):
+            path.write_bytes(await self.client.download(url))
             written.append(path)
-            if thumbnails:
-                thumb = target / image_name(self.id, image.index, thumbnail=True)
-                thumb.write_bytes(await self.client.download(image.thumbnail_url))
-                written.append(thumb)
         return written
 
     async def _final(self, timeout: float | None) -> JobView:

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from schemas.jobs import JobView
+
 if TYPE_CHECKING:
     from PIL.Image import Image
 
@@ -55,3 +57,15 @@ def open_image(data: bytes) -> Image:
 def image_name(job_id: str, index: int, thumbnail: bool = False) -> str:
     """The file name a job's image is saved under (the server's download name): ``<job id>-<n>.png``."""
     return f"{job_id}-{index}.webp" if thumbnail else f"{job_id}-{index}.png"
+
+
+def save_plan(view: JobView, folder: str | Path, thumbnails: bool = False) -> list[tuple[str, Path]]:
+    """What :meth:`Job.save` downloads and where it writes it: (URL, path) pairs; makes the folder."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    plan = []
+    for image in view.images:
+        plan.append((image.url, target / image_name(view.id, image.index)))
+        if thumbnails:
+            plan.append((image.thumbnail_url, target / image_name(view.id, image.index, thumbnail=True)))
+    return plan

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal, overload
 
 from client.errors import ConnectionFailed, Unavailable, WaitTimeout, local_problem
 from client.events import Follower, JobEvent, StreamBroken
-from client.images import image_name, open_image
+from client.images import open_image, save_plan
 from schemas.jobs import CancelResult, JobAccepted, JobView
 
 if TYPE_CHECKING:
@@ -101,18 +101,10 @@ class Job:
 
     def save(self, folder: str | Path, *, thumbnails: bool = False, timeout: float | None = None) -> list[Path]:
         """Write the PNGs as downloaded (``<job id>-<n>.png``; ``.webp`` thumbnails too when asked)."""
-        view = self._final(timeout)
-        target = Path(folder)
-        target.mkdir(parents=True, exist_ok=True)
         written = []
-        for image in view.images:
-            path = target / image_name(self.id, image.index)
-            path.write_bytes(self.client.download(image.url))
+        for url, path in save_plan(self._final(timeout), folder, thumbnails):
+            path.write_bytes(self.client.download(url))
             written.append(path)
-            if thumbnails:
-                thumb = target / image_name(self.id, image.index, thumbnail=True)
-                thumb.write_bytes(self.client.download(image.thumbnail_url))
-                written.append(thumb)
         return written
 
     def _final(self, timeout: float | None) -> JobView:
