@@ -9,11 +9,8 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from auth.apikeys import ApiKeyStore
-from auth.principal import Role, Scope, scopes_for_roles
-from auth.users import NoSuchUser, UserExists, UserStore
+from schemas.auth import Role, Scope
 from schemas.settings import Settings
-from store.connection import connect
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: object) -> None:  # type: ignore[type-arg]
@@ -54,6 +51,9 @@ def _password(from_stdin: bool) -> str:
 
 
 def run_users(settings: Settings, args: argparse.Namespace) -> int:
+    from auth.users import NoSuchUser, UserExists, UserStore  # here: building the parser stays free of Redis code
+    from store.connection import connect
+
     store = UserStore(connect(settings.redis_url))
     try:
         if args.action == "add":
@@ -77,6 +77,11 @@ def run_users(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_keys(settings: Settings, args: argparse.Namespace) -> int:
+    from auth.apikeys import ApiKeyStore
+    from auth.principal import scopes_for_roles
+    from auth.users import UserStore
+    from store.connection import connect
+
     redis = connect(settings.redis_url)
     keys = ApiKeyStore(redis)
     if args.action == "create":

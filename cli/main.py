@@ -1,4 +1,7 @@
-"""``sdqueue up | api | worker | tiny-model``: build the settings once and hand them to each part."""
+"""``sdqueue up | api | worker | tiny-model | ...``: build the settings once and hand them to each part.
+
+The client commands (``generate``, ``img2img``, ``inpaint``, ``upscale``, ``login``, ``jobs``, ``cancel``,
+``models``, ``queue``) go to :mod:`cli.remote` before any settings are read: they talk to a server over HTTP."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from cli.remote import COMMANDS as CLIENT_COMMANDS
 from schemas.settings import CONFIG_ENV, Settings, load_settings
 
 log = logging.getLogger("sdqueue")
@@ -67,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     tiny.add_argument("directory", type=Path)
     tiny.add_argument("--seed", type=int, default=0)
     tiny.add_argument("--arch", choices=["sd1", "sd1-inpaint", "sdxl"], default="sd1")
+
+    from cli.remote.parsers import add_parsers as add_client_parsers
+
+    add_client_parsers(commands)
     return parser
 
 
@@ -148,6 +156,10 @@ def run_watermark_check(settings: Settings, image_path: Path, payload: str | Non
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in CLIENT_COMMANDS:  # a client of some server: no settings, no service code
+        from cli.remote.run import run_remote
+
+        return run_remote(args)
     if args.command == "tiny-model":
         from models.tiny import write_tiny_model
 
