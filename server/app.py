@@ -12,6 +12,7 @@ from auth.service import AuthService
 from models.registry import ModelRegistry
 from schemas.settings import Settings
 from schemas.version import VERSION
+from server.compat import a1111 as a1111_compat
 from server.compat import openai as openai_compat
 from server.events import BLOCK_MS
 from server.hosts import HostGuard, allowed_host_names
@@ -63,5 +64,6 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (auth, cache, generate, jobs, models, queue, system, watermark):
         app.include_router(module.router)
     app.include_router(openai_compat.router)
+    app.include_router(a1111_compat.router)
     mount_webui(app)
     return app
