@@ -64,7 +64,7 @@ async def _generate(
     jobs: JobService,
     http: Request,
 ) -> A1111Answer:
-    finished = await run_job(native, principal, auth, jobs, http)
+    finished = await run_job(native, principal, auth, jobs, http, canceled_ok=True)  # interrupted: no images
     texts = [infotext_of(png) for png in finished.pngs]
     images = [base64.b64encode(png).decode() for png in finished.pngs] if send_images is not False else []
     return A1111Answer(images=images, parameters=body, info=info(finished.view, native, texts))

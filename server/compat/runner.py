@@ -63,9 +63,17 @@ async def _cancel(jobs: JobService, job_id: str) -> None:
 
 
 async def run_job(
-    request: AnyRequest, principal: Principal, auth: AuthService, jobs: JobService, http: Request
+    request: AnyRequest,
+    principal: Principal,
+    auth: AuthService,
+    jobs: JobService,
+    http: Request,
+    *,
+    canceled_ok: bool = False,
 ) -> Finished:
-    """Submit ``request`` as ``principal`` and wait for the job (at most ``compat_wait_seconds``)."""
+    """Submit ``request`` as ``principal`` and wait for the job (at most ``compat_wait_seconds``). A job canceled
+    by someone else (a native cancel, an A1111 interrupt) is an error, or with ``canceled_ok`` a result without
+    images."""
     await run_in_threadpool(enforce_submit_policy, request, principal, auth, jobs)
     accepted = await run_in_threadpool(jobs.submit, request, principal)
     job_id = accepted.id
@@ -82,6 +90,8 @@ async def run_job(
     view = await run_in_threadpool(jobs.view, job_id)
     if view.status is JobStatus.FAILED:
         raise JobFailed(view.error or _problem(500, "generation_failed", f"job {job_id} failed"))
+    if view.status is JobStatus.CANCELED and canceled_ok:
+        return Finished(view=view, pngs=[])
     if view.status is JobStatus.CANCELED:
         raise JobFailed(_problem(500, "canceled", f"job {job_id} was canceled"))
     job = await run_in_threadpool(jobs.fetch, job_id)

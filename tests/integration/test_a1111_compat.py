@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import requests
 import webuiapi
 from PIL import Image
 
-from tests.conftest import ROOT, RedisServer, Stack, launch_stack
+from tests.conftest import ROOT, RedisServer, Stack, launch_stack, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -125,7 +126,24 @@ def test_lists_options_progress_and_interrupt(open_stack: Stack) -> None:
     assert "karras" in api.util_get_scheduler_names()
     progress = api.get_progress()
     assert progress["state"]["job_count"] == 0 and progress["progress"] == 0
-    assert api.interrupt() == {}
+
+
+def test_interrupt_stops_the_running_job_and_its_call_answers_without_images(open_stack: Stack) -> None:
+    """While a long txt2img runs, progress shows it; interrupt cancels it and the waiting call gets no images."""
+    api = client(open_stack)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(api.txt2img, prompt="a long one", width=512, height=512, steps=150)
+
+        def running() -> dict[str, Any] | None:
+            state: dict[str, Any] = api.get_progress()["state"]
+            return state if state["sampling_step"] > 0 else None
+
+        state = wait_until(running, 60, "the job to start", interval=0.05)
+        assert state["sampling_steps"] == 150 and state["job_count"] == 1
+        assert api.interrupt() == {}
+        result = pending.result(timeout=60)
+    assert result.images == []
+    assert open_stack.get(f"/api/v1/jobs/{state['job']}")["status"] == "canceled"
 
 
 def test_auth_off_ignores_an_empty_basic_header(open_stack: Stack) -> None:

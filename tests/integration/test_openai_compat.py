@@ -121,6 +121,19 @@ def test_edits_repaint_the_transparent_mask_area_and_keep_the_rest(open_stack: S
     assert result.getpixel((60, 60)) != (200, 40, 40)
 
 
+def test_edits_of_an_opaque_image_without_mask_rework_the_whole_image(open_stack: Stack) -> None:
+    """The image[] form field (the SDK's list form) works; no mask and no transparency: img2img at the asked size."""
+    source = Image.new("RGB", (96, 96), (20, 160, 60))
+    response = requests.post(
+        open_stack.url("/v1/images/edits"),
+        files=[("image[]", ("a.png", png_bytes(source), "image/png"))],
+        data={"prompt": "a forest", "model": "tiny", "size": "64x64", "response_format": "b64_json"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert decode(response.json()["data"][0]["b64_json"]).size == (64, 64)
+
+
 def test_variations_answer_an_image_of_the_input_size(open_stack: Stack) -> None:
     source = Image.new("RGB", (64, 64), (10, 120, 200))
     with pytest.deprecated_call():  # the SDK marks variations deprecated (DALL-E 2 only); clients still send them
