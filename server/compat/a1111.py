@@ -25,6 +25,7 @@ from schemas.generation import SCHEDULER_LABELS, AnyRequest, Img2ImgRequest, Inp
 from schemas.jobs import JobStatus, JobView
 from schemas.models import ModelType
 from server.compat.a1111_map import img2img_fields, info, infotext_of, parse_infotext, stamp, txt2img_fields
+from server.compat.choices import choose_checkpoint, chosen_checkpoint
 from server.compat.credentials import CompatGenerate, CompatReadJobs, CompatReadModels
 from server.compat.runner import ClientGone, JobFailed, build_request, run_job
 from server.deps import JobsDep
@@ -70,11 +71,20 @@ async def _generate(
     return A1111Answer(images=images, parameters=body, info=info(finished.view, native, texts))
 
 
+async def _with_choice(fields: dict[str, Any], principal: Principal, jobs: JobService) -> dict[str, Any]:
+    """Without override_settings' checkpoint, the one the caller chose with POST /options (if any)."""
+    if "model" in fields:
+        return fields
+    chosen = await run_in_threadpool(chosen_checkpoint, jobs.redis, principal.name)
+    return fields | {"model": chosen} if chosen else fields
+
+
 @router.post("/txt2img", response_model=A1111Answer, summary="A1111: text to image (waits for the job)")
 async def txt2img(
     body: A1111Txt2Img, principal: CompatGenerate, auth: AuthDep, jobs: JobsDep, http: Request
 ) -> A1111Answer:
-    native = build_request(Txt2ImgRequest, txt2img_fields(body))
+    fields = txt2img_fields(body)
+    native = build_request(Txt2ImgRequest, await _with_choice(fields, principal, jobs))
     return await _generate(native, body.model_dump(), body.send_images, principal, auth, jobs, http)
 
 
@@ -83,6 +93,7 @@ async def img2img(
     body: A1111Img2Img, principal: CompatGenerate, auth: AuthDep, jobs: JobsDep, http: Request
 ) -> A1111Answer:
     mode, fields = img2img_fields(body)
+    fields = await _with_choice(fields, principal, jobs)
     native = build_request(InpaintRequest if mode == "inpaint" else Img2ImgRequest, fields)
     echoed = body.model_dump(exclude={"init_images", "mask"})
     return await _generate(native, echoed, body.send_images, principal, auth, jobs, http)
@@ -123,10 +134,11 @@ async def schedulers(principal: CompatReadModels) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/options", summary="A1111: the options sdqueue has (read only)")
+@router.get("/options", summary="A1111: options; sd_model_checkpoint is your chosen checkpoint or the default")
 async def options(principal: CompatReadModels, jobs: JobsDep, http: Request) -> dict[str, Any]:
+    model = await run_in_threadpool(chosen_checkpoint, jobs.redis, principal.name)
     try:
-        model: str | None = _registry(http).resolve_checkpoint(None, jobs.settings.default_model).name
+        model = model or _registry(http).resolve_checkpoint(None, jobs.settings.default_model).name
     except AppError:
         model = None
     return {
@@ -138,6 +150,16 @@ async def options(principal: CompatReadModels, jobs: JobsDep, http: Request) -> 
         "save_images_default": True,
         "enable_pnginfo": True,
     }
+
+
+@router.post(
+    "/options",
+    summary="A1111: choose your checkpoint (sd_model_checkpoint) for later calls; other options are ignored",
+)
+async def set_options(body: dict[str, Any], principal: CompatGenerate, jobs: JobsDep, http: Request) -> None:
+    title = body.get("sd_model_checkpoint")
+    if isinstance(title, str) and title:
+        await run_in_threadpool(choose_checkpoint, jobs.redis, _registry(http), principal.name, title)
 
 
 def _current(jobs: JobService, principal: Principal, status: JobStatus) -> list[JobView]:

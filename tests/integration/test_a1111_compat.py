@@ -175,3 +175,23 @@ def test_auth_on_takes_basic_passwords_and_keys_and_jobs_stay_their_owners(secur
 
     assert [job["id"] for job in listed("alice")] == [result.info["job_id"]]
     assert listed("bob") == []
+
+
+def test_post_options_chooses_a_checkpoint_for_the_caller_only(secured: Stack) -> None:
+    """Open WebUI switches models with POST /options: the choice holds for that principal's later calls."""
+    bob = client(secured, username="bob", password=PASSWORDS["bob"])
+    alice = client(secured, username="alice", password=PASSWORDS["alice"])
+    assert bob.set_options({"sd_model_checkpoint": "tiny-inpaint [0123456789]", "samples_format": "jpg"}) is None
+    assert bob.get_options()["sd_model_checkpoint"] == "tiny-inpaint"
+    assert alice.get_options()["sd_model_checkpoint"] == "tiny"
+    with pytest.raises(RuntimeError) as refused:  # the chosen model is used: an inpainting model refuses txt2img
+        bob.txt2img(prompt="x", width=64, height=64)
+    assert refused.value.args[0] == 422 and "inpainting model" in refused.value.args[1]
+    unknown = requests.post(
+        secured.url("/sdapi/v1/options"),
+        json={"sd_model_checkpoint": "nope"},
+        auth=("bob", PASSWORDS["bob"]),
+        timeout=10,
+    )
+    assert unknown.status_code == 422
+    assert bob.get_options()["sd_model_checkpoint"] == "tiny-inpaint"
