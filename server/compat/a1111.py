@@ -20,7 +20,7 @@ from auth.deps import AuthDep
 from auth.principal import Principal
 from models.registry import ModelRegistry
 from schemas.compat.a1111 import A1111Answer, A1111Img2Img, A1111Txt2Img, PngInfoAnswer, PngInfoBody
-from schemas.errors import AppError, RequestInvalid
+from schemas.errors import AppError, NotFound, RequestInvalid
 from schemas.generation import SCHEDULER_LABELS, AnyRequest, Img2ImgRequest, InpaintRequest, Sampler, Txt2ImgRequest
 from schemas.jobs import JobStatus, JobView
 from schemas.models import ModelType
@@ -162,15 +162,26 @@ async def set_options(body: dict[str, Any], principal: CompatGenerate, jobs: Job
         await run_in_threadpool(choose_checkpoint, jobs.redis, _registry(http), principal.name, title)
 
 
-def _current(jobs: JobService, principal: Principal, status: JobStatus) -> list[JobView]:
+def _activity(jobs: JobService, principal: Principal) -> tuple[list[JobView], int]:
+    """The caller's running jobs (admins: everyone's), from the workers' current jobs, and how many are queued."""
     owner = None if principal.is_admin else principal.name
-    return jobs.list_jobs(owner, status, None, None, 1, 100).items
+    state = jobs.queue_view(owner)
+    running = []
+    for worker in state.workers:
+        if worker.current_job is None:
+            continue
+        try:
+            view = jobs.view(worker.current_job)
+        except NotFound:  # a model operation, or a job that just ended and expired
+            continue
+        if view.status is JobStatus.STARTED and owner in (None, view.owner):
+            running.append(view)
+    return running, len(state.jobs)
 
 
 @router.get("/progress", summary="A1111: progress of your running job (admins: anyone's)")
 async def progress(principal: CompatReadJobs, jobs: JobsDep) -> dict[str, Any]:
-    running = await run_in_threadpool(_current, jobs, principal, JobStatus.STARTED)
-    queued = await run_in_threadpool(_current, jobs, principal, JobStatus.QUEUED)
+    running, queued = await run_in_threadpool(_activity, jobs, principal)
     job = running[0] if running else None
     step, total = (job.progress.step, job.progress.total) if job else (0, 0)
     return {
@@ -180,7 +191,7 @@ async def progress(principal: CompatReadJobs, jobs: JobsDep) -> dict[str, Any]:
             "skipped": False,
             "interrupted": False,
             "job": job.id if job else "",
-            "job_count": len(running) + len(queued),
+            "job_count": len(running) + queued,
             "job_timestamp": stamp(job.timings.submitted_at) if job else "0",
             "job_no": 0,
             "sampling_step": step,
@@ -193,7 +204,7 @@ async def progress(principal: CompatReadJobs, jobs: JobsDep) -> dict[str, Any]:
 
 @router.post("/interrupt", summary="A1111: stop your running jobs (admins: every running job)")
 async def interrupt(principal: CompatGenerate, jobs: JobsDep) -> dict[str, Any]:
-    running = await run_in_threadpool(_current, jobs, principal, JobStatus.STARTED)
+    running, _ = await run_in_threadpool(_activity, jobs, principal)
     for view in running:
         job = await run_in_threadpool(jobs.fetch, view.id)
         await run_in_threadpool(jobs.cancel, job)
