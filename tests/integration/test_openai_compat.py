@@ -21,8 +21,21 @@ pytestmark = pytest.mark.integration
 SMALL = "64x64"
 
 
+_CLIENTS: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _CLIENTS:
+        _CLIENTS.pop().close()
+
+
 def make_client(stack: Stack, key: str = "unused", **options: object) -> openai.OpenAI:
-    return openai.OpenAI(api_key=key, base_url=stack.url("/v1"), max_retries=0, **options)  # type: ignore[arg-type]
+    """An SDK client for the stack's /v1 (no retries), closed after the test."""
+    client = openai.OpenAI(api_key=key, base_url=stack.url("/v1"), max_retries=0, **options)  # type: ignore[arg-type]
+    _CLIENTS.append(client)
+    return client
 
 
 def decode(b64: str | None) -> Image.Image:
@@ -168,6 +181,15 @@ def test_errors_use_openai_shape_only_under_v1(open_stack: Stack) -> None:
     assert facade.json()["error"]["param"] == "prompt"
     native = requests.post(open_stack.url("/api/v1/generate/txt2img"), json={"width": 64}, timeout=10)
     assert native.status_code == 422 and native.headers["content-type"] == "application/problem+json"
+
+
+def test_a_prompt_strict_safety_refuses_is_a_content_policy_bad_request(make_stack) -> None:
+    """Refused at submit, before any job: no worker needed."""
+    stack = make_stack(worker=False, SDQ_SAFETY_STRICT="true", SDQ_SAFETY_KEYWORDS='["zorblax"]')
+    with pytest.raises(openai.BadRequestError) as caught:
+        make_client(stack).images.generate(model="tiny", prompt="a zorblax in the rain", size=SMALL)
+    assert caught.value.code == "content_policy_violation"
+    assert stack.get("/api/v1/jobs")["items"] == []
 
 
 def test_a_client_that_gives_up_cancels_its_job(make_stack) -> None:
