@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from auth.deps import AuthDep
 from auth.principal import Principal
+from auth.service import AuthService
 from models.registry import ModelRegistry
 from schemas.compat.a1111 import A1111Answer, A1111Img2Img, A1111Txt2Img, PngInfoAnswer, PngInfoBody
 from schemas.errors import AppError, NotFound, RequestInvalid
@@ -61,7 +62,7 @@ async def _generate(
     body: dict[str, Any],
     send_images: bool | None,
     principal: Principal,
-    auth: AuthDep,
+    auth: AuthService,
     jobs: JobService,
     http: Request,
 ) -> A1111Answer:

@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from auth.deps import AuthDep
+from auth.principal import Principal
+from auth.service import AuthService
 from models.registry import ModelRegistry
 from schemas.compat.openai import (
     ImageData,
@@ -28,7 +30,7 @@ from schemas.compat.openai import (
     OutputFormat,
     ResponseFormat,
 )
-from schemas.errors import AppError, FieldError, NotFound, RequestInvalid
+from schemas.errors import AppError, FieldError, NotFound, Problem, RequestInvalid
 from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 from schemas.models import ModelType
 from server.compat.credentials import CompatGenerate, CompatReadModels
@@ -46,6 +48,7 @@ from server.compat.openai_map import (
 )
 from server.compat.runner import ClientGone, Finished, JobFailed, build_request, run_job
 from server.deps import JobsDep
+from server.jobs import JobService
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ class OpenAIRoute(APIRoute):
             try:
                 return await handler(request)
             except AppError as exc:
-                return _error(exc.to_problem().model_copy(), exc.headers)
+                return _error(exc.to_problem(), exc.headers)
             except RequestValidationError as exc:
                 errors = [FieldError(loc=list(e["loc"]), msg=e["msg"], type=e["type"]) for e in exc.errors()]
                 return _error(RequestInvalid("invalid request", errors).to_problem(), {})
@@ -78,7 +81,7 @@ class OpenAIRoute(APIRoute):
         return guarded
 
 
-def _error(problem: Any, headers: dict[str, str]) -> JSONResponse:
+def _error(problem: Problem, headers: dict[str, str]) -> JSONResponse:
     status, body = error_from_problem(problem)
     return JSONResponse(body.model_dump(), status_code=status, headers=headers or None)
 
@@ -110,9 +113,9 @@ def _common(model: str | None, size: str | None, n: int, aliases: dict[str, str]
 
 async def _run(
     native: AnyRequest,
-    principal: Any,
-    auth: AuthDep,
-    jobs: JobsDep,
+    principal: Principal,
+    auth: AuthService,
+    jobs: JobService,
     http: Request,
     *,
     model: str | None,
