@@ -235,6 +235,16 @@ class Settings(BaseSettings):
         'bind address (a JSON list, e.g. ["sd.lan"]; "*" turns the check off); other Hosts get 421.',
     )
     signed_url_ttl: int = Field(3600, ge=10, description="Seconds a signed image URL stays valid.")
+    # -- drop-in APIs (docs/clients.md) ---------------------------------------------------------------
+    compat_wait_seconds: float = Field(
+        600, gt=0, description="OpenAI / AUTOMATIC1111 calls wait this long for their job, then cancel it (504)."
+    )
+    openai_model_aliases: dict[str, str] = Field(
+        {"dall-e-2": "", "dall-e-3": "", "gpt-image-1": ""},
+        description='OpenAI model names mapped to checkpoints (a JSON object; "" = the default model). Other names '
+        "must be installed checkpoints.",
+    )
+    openai_steps: int = Field(20, ge=1, le=150, description="Denoising steps of OpenAI Images API jobs.")
 
     @field_validator("auth")
     @classmethod

@@ -12,6 +12,8 @@ from auth.service import AuthService
 from models.registry import ModelRegistry
 from schemas.settings import Settings
 from schemas.version import VERSION
+from server.compat import a1111 as a1111_compat
+from server.compat import openai as openai_compat
 from server.events import BLOCK_MS
 from server.hosts import HostGuard, allowed_host_names
 from server.jobs import JobService
@@ -63,5 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.add_middleware(HostGuard, allowed=allowed_host_names(settings.allowed_hosts, settings.host))
     for module in (auth, cache, generate, jobs, models, queue, system, watermark):
         app.include_router(module.router)
+    app.include_router(openai_compat.router)
+    app.include_router(a1111_compat.router)
     mount_webui(app)
     return app
