@@ -1,12 +1,16 @@
-"""The app factory: ``create_app(settings)`` wires settings, Redis, auth, the job service and the routers."""
+"""The app factory: ``create_app(settings)`` builds each service once (Redis clients, auth, the model registry, the
+queue, inputs, the result cache, submits, job views, control operations), keeps them on ``app.state`` for the
+dependencies in ``server/deps.py``, and mounts the routers."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from redis import Redis
 
 from auth.service import AuthService
 from models.registry import ModelRegistry
@@ -16,12 +20,17 @@ from server.compat import a1111 as a1111_compat
 from server.compat import openai as openai_compat
 from server.events import BLOCK_MS
 from server.hosts import HostGuard, allowed_host_names
-from server.jobs import JobService
+from server.inputs import InputStore
 from server.limits import BodySizeLimit
+from server.model_checks import ModelChecks
 from server.operations import ControlOperations
 from server.problems import install_problem_handlers
+from server.queue import QueueState
 from server.routes import auth, cache, generate, jobs, models, queue, system, watermark
+from server.submit import SubmitService
+from server.views import JobViews
 from server.webui import mount_webui
+from store.cache import CacheStore
 from store.connection import connect, connect_async
 
 DESCRIPTION = """
@@ -30,6 +39,37 @@ follow its events, download PNGs and WebP thumbnails. Every 4xx/5xx answer is RF
 (`application/problem+json`) with `errors[{loc, msg}]` naming refused fields. Authentication follows `SDQ_AUTH`:
 `Authorization: Bearer <access token | sdq_ API key>` or `X-API-Key`.
 """
+
+
+@dataclass(frozen=True)
+class Services:
+    """The API's services, each built once; the dependencies in ``server/deps.py`` hand them to the routes."""
+
+    registry: ModelRegistry
+    queue: QueueState
+    inputs: InputStore
+    cache: CacheStore
+    submits: SubmitService
+    views: JobViews
+    operations: ControlOperations
+
+
+def build_services(auth: AuthService, redis: Redis) -> Services:
+    settings = auth.settings
+    registry = ModelRegistry(settings.models_dir, settings.hub_models)
+    checks = ModelChecks(settings, redis, registry)
+    queue = QueueState(settings, redis)
+    inputs = InputStore(settings, redis, factor_of=lambda name: checks.factor(name, "upscaler"))
+    cache = CacheStore.for_settings(settings, redis)
+    return Services(
+        registry=registry,
+        queue=queue,
+        inputs=inputs,
+        cache=cache,
+        submits=SubmitService(auth, redis, checks, queue, inputs, cache),
+        views=JobViews(settings, redis, queue, sign_url=auth.sign),
+        operations=ControlOperations(settings, redis, queue),
+    )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -45,13 +85,10 @@ def create_app(settings: Settings) -> FastAPI:
         await aredis.aclose()
 
     app = FastAPI(title="sdqueue", version=VERSION, description=DESCRIPTION, lifespan=lifespan)
-    app.state.settings = settings
-    app.state.auth = auth_service
-    registry = ModelRegistry(settings.models_dir, settings.hub_models)
-    app.state.registry = registry
-    app.state.jobs = JobService(settings, redis, registry, sign_url=auth_service.sign)
-    app.state.operations = ControlOperations(settings, redis, app.state.jobs.queue)
-    app.state.aredis = aredis
+    state = app.state
+    state.settings, state.auth, state.redis, state.aredis = settings, auth_service, redis, aredis
+    for name, service in vars(build_services(auth_service, redis)).items():
+        setattr(state, name, service)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:

@@ -1,21 +1,29 @@
-"""FastAPI dependencies: settings, the job service, control operations, Redis, and job ownership
+"""FastAPI dependencies: settings, Redis, each service of the API (one per concern: submits, job views, the queue,
+inputs, the result cache, control operations), the owner filter for listings, and job ownership
 (``OwnedJob``, ``ViewableJob``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Security
+from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from rq.job import Job
 from starlette.concurrency import run_in_threadpool
 
 from auth.deps import AuthDep, CanReadJobs, api_key_header, current_principal, oauth2_scheme
 from auth.principal import Principal, Scope
+from models.registry import ModelRegistry
 from schemas.errors import PROBLEM_MEDIA_TYPE, Forbidden, NotFound, Problem
 from schemas.settings import Settings
-from server.jobs import JobService
+from server.inputs import InputStore
 from server.operations import ControlOperations
+from server.queue import QueueState
+from server.submit import SubmitService
+from server.views import JobViews
+from store.cache import CacheStore
 
 
 def get_settings(request: Request) -> Settings:
@@ -23,32 +31,39 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_jobs(request: Request) -> JobService:
-    service: JobService = request.app.state.jobs
-    return service
+def _state(name: str) -> Callable[[Request], Any]:
+    def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
 
-
-def get_operations(request: Request) -> ControlOperations:
-    operations: ControlOperations = request.app.state.operations
-    return operations
-
-
-def get_async_redis(request: Request) -> AsyncRedis:
-    client: AsyncRedis = request.app.state.aredis
-    return client
+    get.__name__ = f"get_{name}"
+    return get
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-JobsDep = Annotated[JobService, Depends(get_jobs)]
-AsyncRedisDep = Annotated[AsyncRedis, Depends(get_async_redis)]
-OperationsDep = Annotated[ControlOperations, Depends(get_operations)]
+RedisDep = Annotated[Redis, Depends(_state("redis"))]
+AsyncRedisDep = Annotated[AsyncRedis, Depends(_state("aredis"))]
+RegistryDep = Annotated[ModelRegistry, Depends(_state("registry"))]
+QueueDep = Annotated[QueueState, Depends(_state("queue"))]
+InputsDep = Annotated[InputStore, Depends(_state("inputs"))]
+CacheDep = Annotated[CacheStore, Depends(_state("cache"))]
+SubmitsDep = Annotated[SubmitService, Depends(_state("submits"))]
+ViewsDep = Annotated[JobViews, Depends(_state("views"))]
+OperationsDep = Annotated[ControlOperations, Depends(_state("operations"))]
+
+
+def owner_filter(principal: CanReadJobs) -> str | None:
+    """Whose jobs a listing shows (needs jobs:read): None (everyone's) for an admin, else the caller's own."""
+    return None if principal.is_admin else principal.name
+
+
+OwnerFilter = Annotated[str | None, Depends(owner_filter)]
 
 
 def is_visible_to(job: Job, principal: Principal) -> bool:
     return principal.is_admin or job.meta.get("owner") == principal.name
 
 
-async def owned_job(job_id: str, principal: CanReadJobs, jobs: JobsDep) -> Job:
+async def owned_job(job_id: str, principal: CanReadJobs, jobs: ViewsDep) -> Job:
     """The job, if the caller owns it (or is an admin); another user's job is 404, as if it did not exist."""
     job = await run_in_threadpool(jobs.fetch, job_id)
     if not is_visible_to(job, principal):
@@ -63,7 +78,7 @@ async def viewable_job(
     job_id: str,
     request: Request,
     auth: AuthDep,
-    jobs: JobsDep,
+    jobs: ViewsDep,
     bearer: Annotated[str | None, Security(oauth2_scheme)],
     api_key: Annotated[str | None, Security(api_key_header)],
     exp: Annotated[int | None, Query(description="Expiry of a signed URL (epoch seconds).")] = None,

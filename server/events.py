@@ -22,8 +22,8 @@ from starlette.concurrency import run_in_threadpool
 
 from schemas.jobs import JobStatus
 from schemas.keys import Event, events_key
-from server.jobs import JobService
 from server.streams import StreamSlot
+from server.views import JobViews
 
 BLOCK_MS = 1000
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 async def job_events(
-    jobs: JobService, aredis: AsyncRedis, job_id: str, last_event_id: str | None, slot: StreamSlot | None = None
+    jobs: JobViews, aredis: AsyncRedis, job_id: str, last_event_id: str | None, slot: StreamSlot | None = None
 ) -> AsyncIterator[dict[str, Any]]:
     """The job's events; ``slot`` (the caller's open-stream slot, see ``server.streams``) is refreshed meanwhile."""
     try:
@@ -42,7 +42,7 @@ async def job_events(
 
 
 async def _job_events(
-    jobs: JobService, aredis: AsyncRedis, job_id: str, last_event_id: str | None, slot: StreamSlot | None
+    jobs: JobViews, aredis: AsyncRedis, job_id: str, last_event_id: str | None, slot: StreamSlot | None
 ) -> AsyncIterator[dict[str, Any]]:
     key = events_key(job_id)
     cursor = last_event_id or "0-0"

@@ -13,7 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from schemas.keys import Priority
-from server.jobs import JobService
+from server.queue import QueueState
 from store.metrics import METRICS, Sample, read_samples
 
 PREFIX = "sdq_"
@@ -45,12 +45,12 @@ def _histogram(name: str, help_text: str, samples: list[Sample]) -> Metric:
 
 
 class ServiceCollector(Collector):
-    def __init__(self, jobs: JobService) -> None:
-        self.jobs = jobs
+    def __init__(self, queue: QueueState) -> None:
+        self.queue = queue
 
     def collect(self) -> Iterator[Metric]:
         grouped: dict[str, list[Sample]] = defaultdict(list)
-        for sample in read_samples(self.jobs.redis, self.jobs.settings.queue_name):
+        for sample in read_samples(self.queue.redis, self.queue.settings.queue_name):
             grouped[sample.name].append(sample)
         for name, (kind, help_text) in METRICS.items():
             samples = grouped.get(name, [])
@@ -60,9 +60,9 @@ class ServiceCollector(Collector):
     def _live(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily(PREFIX + "queue_depth", "Jobs waiting, per priority.", labels=["priority"])
         for priority in Priority:
-            depth.add_metric([priority.value], self.jobs.queue.queue_for(priority).count)
+            depth.add_metric([priority.value], self.queue.queue_for(priority).count)
         yield depth
-        workers = self.jobs.queue.workers()
+        workers = self.queue.workers()
         yield GaugeMetricFamily(PREFIX + "workers_alive", "Workers with a live heartbeat.", value=len(workers))
         memory = GaugeMetricFamily(PREFIX + "gpu_memory_used_bytes", "GPU memory in use (CUDA).", labels=["worker"])
         total = GaugeMetricFamily(PREFIX + "gpu_memory_total_bytes", "GPU memory (CUDA).", labels=["worker"])
@@ -75,17 +75,17 @@ class ServiceCollector(Collector):
         yield from (memory, total, busy)
 
 
-def render(jobs: JobService) -> bytes:
+def render(queue: QueueState) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ServiceCollector(jobs))
+    registry.register(ServiceCollector(queue))
     return generate_latest(registry)
 
 
-def summary(jobs: JobService) -> dict[str, Any]:
+def summary(queue: QueueState) -> dict[str, Any]:
     """The same numbers for people (``GET /api/v1/system``): counters as ``{labels, value}`` lists, histograms as
     ``{labels, count, mean_seconds}``, and the denoising rate per model (it/s over all jobs)."""
     grouped: dict[str, list[Sample]] = defaultdict(list)
-    for sample in read_samples(jobs.redis, jobs.settings.queue_name):
+    for sample in read_samples(queue.redis, queue.settings.queue_name):
         grouped[sample.name].append(sample)
     result: dict[str, Any] = {}
     for name, (kind, _) in METRICS.items():

@@ -20,8 +20,8 @@ from schemas.jobs import JobStatus
 from schemas.keys import CONTROL_TASK, RQ_SERIALIZER, Priority, watermark_checks_key
 from schemas.models import ModelOperation
 from schemas.settings import Settings
-from server.jobs import API_PREFIX, fetch_task, job_status
-from server.queue import QueueState
+from server.queue import QueueState, job_status
+from server.views import API_PREFIX, fetch_task
 
 RESULT_TTL = 3600
 

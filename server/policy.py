@@ -2,8 +2,8 @@
 stored uploads, pending watermark checks and open event streams per principal.
 
 Every per-principal limit applies when authentication is on (``SDQ_AUTH`` other than ``none``); with it off there
-is one caller, the local owner, and none applies. Each is a FastAPI dependency (the submit policy runs in the
-submit helper, as it needs the parsed request). Rates are fixed one-minute windows in Redis (``auth.limits``)
+is one caller, the local owner, and none applies. Each is a FastAPI dependency (the submit policy runs in
+``server.submit``, as it needs the parsed request). Rates are fixed one-minute windows in Redis (``auth.limits``)
 answered with 429 and Retry-After; quotas on stored bytes are 413 naming the field.
 """
 
@@ -20,28 +20,12 @@ from starlette.concurrency import run_in_threadpool
 from auth.deps import AuthDep, CurrentPrincipal, require_scope
 from auth.principal import Principal, Scope
 from auth.service import AuthService
-from schemas.errors import Forbidden, TooManyRequests
-from schemas.keys import Priority
-from schemas.upscale import AnyJobRequest
-from server.deps import AsyncRedisDep, JobsDep, OperationsDep, OwnedJob
-from server.jobs import JobService
+from schemas.errors import TooManyRequests
+from server.deps import AsyncRedisDep, InputsDep, OperationsDep, OwnedJob
 from server.streams import StreamSlot
 from server.uploads import UploadQuota
 
 PENDING_RETRY_AFTER_SECONDS = 5
-
-
-def enforce_submit_policy(request: AnyJobRequest, principal: Principal, auth: AuthService, jobs: JobService) -> None:
-    """Blocking (Redis): run in the thread pool."""
-    settings = auth.settings
-    if not auth.enabled:
-        return
-    if request.priority is Priority.HIGH and not set(principal.roles) & set(settings.high_priority_roles):
-        raise Forbidden("priority 'high' is reserved for: " + ", ".join(settings.high_priority_roles))
-    auth.limits.hit(f"submit:{principal.name}", settings.submit_per_minute, 60)
-    queued = jobs.queued_count(principal.name)
-    if queued >= settings.max_queued_per_user:
-        raise TooManyRequests(f"{queued} of your jobs are already queued (limit {settings.max_queued_per_user})", 10)
 
 
 class Rate(StrEnum):
@@ -105,13 +89,13 @@ async def can_check_watermark(principal: _CanCheckWatermarkRate, auth: AuthDep, 
 CanCheckWatermark = Annotated[Principal, Depends(can_check_watermark)]
 
 
-async def upload_quota(principal: CurrentPrincipal, auth: AuthDep, jobs: JobsDep) -> UploadQuota | None:
+async def upload_quota(principal: CurrentPrincipal, auth: AuthDep, inputs: InputsDep) -> UploadQuota | None:
     """The caller's upload quota (None with auth off); 413 before the body is read when it is used up."""
     if not auth.enabled:
         return None
     settings = auth.settings
     quota = UploadQuota(settings.max_uploads_per_user, settings.max_upload_bytes_per_user)
-    await run_in_threadpool(jobs.inputs.ledger.check, principal.name, quota, None)
+    await run_in_threadpool(inputs.ledger.check, principal.name, quota, None)
     return quota
 
 

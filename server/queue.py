@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
+from rq.job import JobStatus as RQStatus
 from rq.registry import CanceledJobRegistry, FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
-from schemas.jobs import JobPayload, JobStatus, QueuedJob, StorageView, WorkerView
+from schemas.jobs import CancelResult, JobPayload, JobStatus, QueuedJob, QueueView, StorageView, WorkerView
 from schemas.keys import (
     PRIORITY_ORDER,
     RQ_SERIALIZER,
@@ -26,6 +28,22 @@ from store.events import publish_event
 from store.heartbeat import live_heartbeats
 from store.metrics import Metrics
 from store.usage import StorageUsage
+
+_STATUS_MAP = {
+    RQStatus.QUEUED: JobStatus.QUEUED,
+    RQStatus.DEFERRED: JobStatus.QUEUED,
+    RQStatus.SCHEDULED: JobStatus.QUEUED,
+    RQStatus.STARTED: JobStatus.STARTED,
+    RQStatus.FINISHED: JobStatus.FINISHED,
+    RQStatus.FAILED: JobStatus.FAILED,
+    RQStatus.STOPPED: JobStatus.CANCELED,
+    RQStatus.CANCELED: JobStatus.CANCELED,
+}
+
+
+def job_status(job: Job) -> JobStatus:
+    """A job's status as the API names it (as last fetched)."""
+    return _STATUS_MAP.get(job.get_status(refresh=False), JobStatus.QUEUED)
 
 
 class QueueState:
@@ -120,9 +138,37 @@ class QueueState:
     def readiness(self) -> tuple[bool, str]:
         """(ready, reason): Redis answers and at least one worker heartbeat is live."""
         started = time.perf_counter()
-        self.redis.ping()
+        try:
+            self.redis.ping()
+        except RedisError as exc:
+            return False, f"redis unreachable: {exc}"
         latency_ms = (time.perf_counter() - started) * 1000
         workers = self.workers()
         if not workers:
             return False, "no worker heartbeat"
         return True, f"redis ok ({latency_ms:.1f} ms), {len(workers)} worker(s)"
+
+    def cancel(self, job: Job) -> CancelResult:
+        """Queued: leaves the queue now. Started: the worker stops it at its next step. Ended: unchanged."""
+        status = job_status(job)
+        if status.is_terminal:
+            return CancelResult(id=job.id, status=status, detail=f"the job had already ended {status.value}")
+        if status is JobStatus.QUEUED and self.cancel_queued(job):
+            self.metrics.count("jobs", mode=str(job.meta.get("mode", "")), status="canceled")
+            return CancelResult(id=job.id, status=JobStatus.CANCELED, detail="removed from the queue")
+        self.redis.set(cancel_key(job.id), 1, ex=self.settings.retention_seconds)
+        return CancelResult(id=job.id, status=JobStatus.STARTED, detail="the worker stops the job at its next step")
+
+    def queued_count(self, owner: str) -> int:
+        return sum(1 for job in self.queued_jobs(limit=10_000) if job.owner == owner)
+
+    def view(self, owner: str | None) -> QueueView:
+        """Counts and workers for everyone; the queued jobs of ``owner`` (None: all), with global positions."""
+        workers = self.workers()
+        return QueueView(
+            counts=self.counts(),
+            workers_alive=len(workers),
+            workers=workers,
+            jobs=[j for j in self.queued_jobs() if owner is None or j.owner == owner],
+            storage=self.storage(),
+        )

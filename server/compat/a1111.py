@@ -16,9 +16,7 @@ from fastapi.routing import APIRoute
 from PIL import Image, UnidentifiedImageError
 from starlette.concurrency import run_in_threadpool
 
-from auth.deps import AuthDep
 from auth.principal import Principal
-from auth.service import AuthService
 from models.registry import ModelRegistry
 from schemas.compat.a1111 import A1111Answer, A1111Img2Img, A1111Txt2Img, PngInfoAnswer, PngInfoBody
 from schemas.errors import AppError, NotFound, RequestInvalid
@@ -28,10 +26,8 @@ from schemas.models import ModelType
 from server.compat.a1111_map import img2img_fields, info, infotext_of, parse_infotext, stamp, txt2img_fields
 from server.compat.choices import choose_checkpoint, chosen_checkpoint
 from server.compat.credentials import CompatGenerate, CompatReadJobs, CompatReadModels
-from server.compat.runner import ClientGone, JobFailed, build_request, run_job
-from server.deps import JobsDep
+from server.compat.runner import ClientGone, JobFailed, Native, NativeDep, build_request, run_job
 from server.images import decode_bytes
-from server.jobs import JobService
 from server.problems import problem_response
 
 CLIENT_CLOSED = 499
@@ -62,17 +58,16 @@ async def _generate(
     body: dict[str, Any],
     send_images: bool | None,
     principal: Principal,
-    auth: AuthService,
-    jobs: JobService,
+    jobs: Native,
     http: Request,
 ) -> A1111Answer:
-    finished = await run_job(native, principal, auth, jobs, http, canceled_ok=True)  # interrupted: no images
+    finished = await run_job(native, principal, jobs, http, canceled_ok=True)  # interrupted: no images
     texts = [infotext_of(png) for png in finished.pngs]
     images = [base64.b64encode(png).decode() for png in finished.pngs] if send_images is not False else []
     return A1111Answer(images=images, parameters=body, info=info(finished.view, native, texts))
 
 
-async def _with_choice(fields: dict[str, Any], principal: Principal, jobs: JobService) -> dict[str, Any]:
+async def _with_choice(fields: dict[str, Any], principal: Principal, jobs: Native) -> dict[str, Any]:
     """Without override_settings' checkpoint, the one the caller chose with POST /options (if any)."""
     if "model" in fields:
         return fields
@@ -81,23 +76,19 @@ async def _with_choice(fields: dict[str, Any], principal: Principal, jobs: JobSe
 
 
 @router.post("/txt2img", response_model=A1111Answer, summary="A1111: text to image (waits for the job)")
-async def txt2img(
-    body: A1111Txt2Img, principal: CompatGenerate, auth: AuthDep, jobs: JobsDep, http: Request
-) -> A1111Answer:
+async def txt2img(body: A1111Txt2Img, principal: CompatGenerate, jobs: NativeDep, http: Request) -> A1111Answer:
     fields = txt2img_fields(body)
     native = build_request(Txt2ImgRequest, await _with_choice(fields, principal, jobs))
-    return await _generate(native, body.model_dump(), body.send_images, principal, auth, jobs, http)
+    return await _generate(native, body.model_dump(), body.send_images, principal, jobs, http)
 
 
 @router.post("/img2img", response_model=A1111Answer, summary="A1111: image to image; with `mask`, inpainting")
-async def img2img(
-    body: A1111Img2Img, principal: CompatGenerate, auth: AuthDep, jobs: JobsDep, http: Request
-) -> A1111Answer:
+async def img2img(body: A1111Img2Img, principal: CompatGenerate, jobs: NativeDep, http: Request) -> A1111Answer:
     mode, fields = img2img_fields(body)
     fields = await _with_choice(fields, principal, jobs)
     native = build_request(InpaintRequest if mode == "inpaint" else Img2ImgRequest, fields)
     echoed = body.model_dump(exclude={"init_images", "mask"})
-    return await _generate(native, echoed, body.send_images, principal, auth, jobs, http)
+    return await _generate(native, echoed, body.send_images, principal, jobs, http)
 
 
 def _registry(http: Request) -> ModelRegistry:
@@ -136,7 +127,7 @@ async def schedulers(principal: CompatReadModels) -> list[dict[str, Any]]:
 
 
 @router.get("/options", summary="A1111: options; sd_model_checkpoint is your chosen checkpoint or the default")
-async def options(principal: CompatReadModels, jobs: JobsDep, http: Request) -> dict[str, Any]:
+async def options(principal: CompatReadModels, jobs: NativeDep, http: Request) -> dict[str, Any]:
     model = await run_in_threadpool(chosen_checkpoint, jobs.redis, principal.name)
     try:
         model = model or _registry(http).resolve_checkpoint(None, jobs.settings.default_model).name
@@ -157,22 +148,22 @@ async def options(principal: CompatReadModels, jobs: JobsDep, http: Request) -> 
     "/options",
     summary="A1111: choose your checkpoint (sd_model_checkpoint) for later calls; other options are ignored",
 )
-async def set_options(body: dict[str, Any], principal: CompatGenerate, jobs: JobsDep, http: Request) -> None:
+async def set_options(body: dict[str, Any], principal: CompatGenerate, jobs: NativeDep, http: Request) -> None:
     title = body.get("sd_model_checkpoint")
     if isinstance(title, str) and title:
         await run_in_threadpool(choose_checkpoint, jobs.redis, _registry(http), principal.name, title)
 
 
-def _activity(jobs: JobService, principal: Principal) -> tuple[list[JobView], int]:
+def _activity(jobs: Native, principal: Principal) -> tuple[list[JobView], int]:
     """The caller's running jobs (admins: everyone's), from the workers' current jobs, and how many are queued."""
     owner = None if principal.is_admin else principal.name
-    state = jobs.queue_view(owner)
+    state = jobs.queue.view(owner)
     running = []
     for worker in state.workers:
         if worker.current_job is None:
             continue
         try:
-            view = jobs.view(worker.current_job)
+            view = jobs.views.view(worker.current_job)
         except NotFound:  # a model operation, or a job that just ended and expired
             continue
         if view.status is JobStatus.STARTED and owner in (None, view.owner):
@@ -181,7 +172,7 @@ def _activity(jobs: JobService, principal: Principal) -> tuple[list[JobView], in
 
 
 @router.get("/progress", summary="A1111: progress of your running job (admins: anyone's)")
-async def progress(principal: CompatReadJobs, jobs: JobsDep) -> dict[str, Any]:
+async def progress(principal: CompatReadJobs, jobs: NativeDep) -> dict[str, Any]:
     running, queued = await run_in_threadpool(_activity, jobs, principal)
     job = running[0] if running else None
     step, total = (job.progress.step, job.progress.total) if job else (0, 0)
@@ -204,11 +195,11 @@ async def progress(principal: CompatReadJobs, jobs: JobsDep) -> dict[str, Any]:
 
 
 @router.post("/interrupt", summary="A1111: stop your running jobs (admins: every running job)")
-async def interrupt(principal: CompatGenerate, jobs: JobsDep) -> dict[str, Any]:
+async def interrupt(principal: CompatGenerate, jobs: NativeDep) -> dict[str, Any]:
     running, _ = await run_in_threadpool(_activity, jobs, principal)
     for view in running:
-        job = await run_in_threadpool(jobs.fetch, view.id)
-        await run_in_threadpool(jobs.cancel, job)
+        job = await run_in_threadpool(jobs.views.fetch, view.id)
+        await run_in_threadpool(jobs.queue.cancel, job)
     return {}
 
 

@@ -17,9 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from auth.deps import AuthDep
 from auth.principal import Principal
-from auth.service import AuthService
 from models.registry import ModelRegistry
 from schemas.compat.openai import (
     ImageData,
@@ -46,9 +44,7 @@ from server.compat.openai_map import (
     parse_size,
     resolve_model,
 )
-from server.compat.runner import ClientGone, Finished, JobFailed, build_request, run_job
-from server.deps import JobsDep
-from server.jobs import JobService
+from server.compat.runner import ClientGone, Finished, JobFailed, Native, NativeDep, build_request, run_job
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +110,7 @@ def _common(model: str | None, size: str | None, n: int, aliases: dict[str, str]
 async def _run(
     native: AnyRequest,
     principal: Principal,
-    auth: AuthService,
-    jobs: JobService,
+    jobs: Native,
     http: Request,
     *,
     model: str | None,
@@ -123,7 +118,7 @@ async def _run(
     output_format: OutputFormat,
     compression: int | None,
 ) -> ImagesResponse:
-    finished = await run_job(native, principal, auth, jobs, http)
+    finished = await run_job(native, principal, jobs, http)
     return _answer(finished, http, response_format or default_format(model), output_format, compression)
 
 
@@ -134,7 +129,7 @@ async def _run(
     summary="OpenAI: create images from a prompt (waits for the job)",
 )
 async def generations(
-    body: ImageGenerationBody, principal: CompatGenerate, auth: AuthDep, jobs: JobsDep, http: Request
+    body: ImageGenerationBody, principal: CompatGenerate, jobs: NativeDep, http: Request
 ) -> ImagesResponse:
     fields = _common(body.model, body.size, body.n, jobs.settings.openai_model_aliases)
     fields |= {"prompt": body.prompt, "steps": jobs.settings.openai_steps}
@@ -142,7 +137,6 @@ async def generations(
     return await _run(
         native,
         principal,
-        auth,
         jobs,
         http,
         model=body.model,
@@ -171,8 +165,7 @@ def _first_image(image: UploadFile | None, images: list[UploadFile] | None) -> U
 )
 async def edits(
     principal: CompatGenerate,
-    auth: AuthDep,
-    jobs: JobsDep,
+    jobs: NativeDep,
     http: Request,
     prompt: Annotated[str, Form(min_length=1, max_length=2000)],
     image: Annotated[UploadFile | None, File()] = None,
@@ -205,7 +198,6 @@ async def edits(
     return await _run(
         native,
         principal,
-        auth,
         jobs,
         http,
         model=model,
@@ -223,8 +215,7 @@ async def edits(
 )
 async def variations(
     principal: CompatGenerate,
-    auth: AuthDep,
-    jobs: JobsDep,
+    jobs: NativeDep,
     http: Request,
     image: Annotated[UploadFile, File()],
     model: Text = None,
@@ -245,7 +236,6 @@ async def variations(
     return await _run(
         native,
         principal,
-        auth,
         jobs,
         http,
         model=model,
@@ -268,12 +258,12 @@ def _model_objects(http: Request, aliases: dict[str, str]) -> list[ModelObject]:
 
 
 @router.get("/models", response_model=ModelList, summary="OpenAI: installed checkpoints and model aliases")
-async def list_models(principal: CompatReadModels, jobs: JobsDep, http: Request) -> ModelList:
+async def list_models(principal: CompatReadModels, jobs: NativeDep, http: Request) -> ModelList:
     return ModelList(data=_model_objects(http, jobs.settings.openai_model_aliases))
 
 
 @router.get("/models/{model_id}", response_model=ModelObject, summary="OpenAI: one model")
-async def get_model(model_id: str, principal: CompatReadModels, jobs: JobsDep, http: Request) -> ModelObject:
+async def get_model(model_id: str, principal: CompatReadModels, jobs: NativeDep, http: Request) -> ModelObject:
     for item in _model_objects(http, jobs.settings.openai_model_aliases):
         if item.id == model_id:
             return item

@@ -11,18 +11,22 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import ValidationError
+from redis import Redis
 from starlette.concurrency import run_in_threadpool
 
 from auth.principal import Principal
-from auth.service import AuthService
 from schemas.errors import PROBLEM_TYPE_BASE, FieldError, Problem, RequestInvalid
 from schemas.generation import AnyRequest
 from schemas.jobs import JobStatus, JobView
-from server.jobs import JobService
-from server.policy import enforce_submit_policy
+from schemas.settings import Settings
+from server.deps import QueueDep, SubmitsDep, ViewsDep
+from server.queue import QueueState
+from server.submit import SubmitService
+from server.views import JobViews
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +61,39 @@ def build_request(model: type[AnyRequest], fields: dict[str, object]) -> AnyRequ
         raise RequestInvalid(f"invalid value for: {named}", errors) from exc
 
 
-async def _cancel(jobs: JobService, job_id: str) -> None:
-    job = await run_in_threadpool(jobs.fetch, job_id)
-    await run_in_threadpool(jobs.cancel, job)
+@dataclass(frozen=True)
+class Native:
+    """The native services a facade drives (one dependency for the compat routes): submits, job views, the queue."""
+
+    submits: SubmitService
+    views: JobViews
+    queue: QueueState
+
+    @property
+    def settings(self) -> Settings:
+        return self.submits.settings
+
+    @property
+    def redis(self) -> Redis:
+        return self.submits.redis
+
+
+def get_native(submits: SubmitsDep, views: ViewsDep, queue: QueueDep) -> Native:
+    return Native(submits, views, queue)
+
+
+NativeDep = Annotated[Native, Depends(get_native)]
+
+
+async def _cancel(jobs: Native, job_id: str) -> None:
+    job = await run_in_threadpool(jobs.views.fetch, job_id)
+    await run_in_threadpool(jobs.queue.cancel, job)
 
 
 async def run_job(
     request: AnyRequest,
     principal: Principal,
-    auth: AuthService,
-    jobs: JobService,
+    jobs: Native,
     http: Request,
     *,
     canceled_ok: bool = False,
@@ -74,11 +101,10 @@ async def run_job(
     """Submit ``request`` as ``principal`` and wait for the job (at most ``compat_wait_seconds``). A job canceled
     by someone else (a native cancel, an A1111 interrupt) is an error, or with ``canceled_ok`` a result without
     images."""
-    await run_in_threadpool(enforce_submit_policy, request, principal, auth, jobs)
-    accepted = await run_in_threadpool(jobs.submit, request, principal)
+    accepted = await run_in_threadpool(jobs.submits.submit, request, principal)
     job_id = accepted.id
     deadline = time.monotonic() + jobs.settings.compat_wait_seconds
-    while not (await run_in_threadpool(jobs.status, job_id)).is_terminal:
+    while not (await run_in_threadpool(jobs.views.status, job_id)).is_terminal:
         if await http.is_disconnected():
             log.info("job %s: the client disconnected; canceling it", job_id)
             await _cancel(jobs, job_id)
@@ -87,15 +113,15 @@ async def run_job(
             await _cancel(jobs, job_id)
             raise JobFailed(_problem(504, "wait_timeout", f"job {job_id} did not finish in time; it was canceled"))
         await asyncio.sleep(POLL_SECONDS)
-    view = await run_in_threadpool(jobs.view, job_id)
+    view = await run_in_threadpool(jobs.views.view, job_id)
     if view.status is JobStatus.FAILED:
         raise JobFailed(view.error or _problem(500, "generation_failed", f"job {job_id} failed"))
     if view.status is JobStatus.CANCELED and canceled_ok:
         return Finished(view=view, pngs=[])
     if view.status is JobStatus.CANCELED:
         raise JobFailed(_problem(500, "canceled", f"job {job_id} was canceled"))
-    job = await run_in_threadpool(jobs.fetch, job_id)
-    paths = [await run_in_threadpool(jobs.image_path, job, image.index, thumbnail=False) for image in view.images]
+    job = await run_in_threadpool(jobs.views.fetch, job_id)
+    paths = [await run_in_threadpool(jobs.views.image_path, job, image.index, thumbnail=False) for image in view.images]
     return Finished(view=view, pngs=[path.read_bytes() for path in paths])
 
 

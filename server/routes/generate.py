@@ -6,15 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from auth.deps import AuthDep, CanGenerate
+from auth.deps import CanGenerate
 from auth.principal import Principal
-from auth.service import AuthService
 from schemas.generation import ControlNetRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 from schemas.jobs import JobAccepted
 from schemas.upscale import AnyJobRequest, UpscaleRequest
-from server.deps import JobsDep, problem_responses
-from server.jobs import JobService
-from server.policy import CanUpload, UploadQuotaDep, enforce_submit_policy
+from server.deps import InputsDep, SubmitsDep, problem_responses
+from server.policy import CanUpload, UploadQuotaDep
+from server.submit import SubmitService
 
 router = APIRouter(prefix="/api/v1", tags=["generate"])
 
@@ -33,10 +32,9 @@ _POLL = (
 
 
 async def _submit(
-    request: AnyJobRequest, principal: Principal, auth: AuthService, jobs: JobService, response: Response
+    request: AnyJobRequest, principal: Principal, submits: SubmitService, response: Response
 ) -> JobAccepted:
-    await run_in_threadpool(enforce_submit_policy, request, principal, auth, jobs)
-    accepted = await run_in_threadpool(jobs.submit, request, principal)
+    accepted = await run_in_threadpool(submits.submit, request, principal)
     response.headers["Location"] = accepted.links["self"]
     if accepted.cached:
         response.status_code = 200  # a result-cache hit: the job finished already
@@ -53,9 +51,9 @@ async def _submit(
     **_SUBMIT,  # type: ignore[arg-type]
 )
 async def txt2img(
-    request: Txt2ImgRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+    request: Txt2ImgRequest, principal: CanGenerate, submits: SubmitsDep, response: Response
 ) -> JobAccepted:
-    return await _submit(request, principal, auth, jobs, response)
+    return await _submit(request, principal, submits, response)
 
 
 @router.post(
@@ -70,9 +68,9 @@ async def txt2img(
     **_SUBMIT,  # type: ignore[arg-type]
 )
 async def img2img(
-    request: Img2ImgRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+    request: Img2ImgRequest, principal: CanGenerate, submits: SubmitsDep, response: Response
 ) -> JobAccepted:
-    return await _submit(request, principal, auth, jobs, response)
+    return await _submit(request, principal, submits, response)
 
 
 @router.post(
@@ -87,9 +85,9 @@ async def img2img(
     **_SUBMIT,  # type: ignore[arg-type]
 )
 async def inpaint(
-    request: InpaintRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+    request: InpaintRequest, principal: CanGenerate, submits: SubmitsDep, response: Response
 ) -> JobAccepted:
-    return await _submit(request, principal, auth, jobs, response)
+    return await _submit(request, principal, submits, response)
 
 
 @router.post(
@@ -107,9 +105,9 @@ async def inpaint(
     **_SUBMIT,  # type: ignore[arg-type]
 )
 async def controlnet(
-    request: ControlNetRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+    request: ControlNetRequest, principal: CanGenerate, submits: SubmitsDep, response: Response
 ) -> JobAccepted:
-    return await _submit(request, principal, auth, jobs, response)
+    return await _submit(request, principal, submits, response)
 
 
 @router.post(
@@ -125,9 +123,9 @@ async def controlnet(
     **_SUBMIT,  # type: ignore[arg-type]
 )
 async def upscale(
-    request: UpscaleRequest, principal: CanGenerate, auth: AuthDep, jobs: JobsDep, response: Response
+    request: UpscaleRequest, principal: CanGenerate, submits: SubmitsDep, response: Response
 ) -> JobAccepted:
-    return await _submit(request, principal, auth, jobs, response)
+    return await _submit(request, principal, submits, response)
 
 
 @router.post(
@@ -141,6 +139,6 @@ async def upscale(
         "(413 naming `file`); uploads expire after the retention time."
     ),
 )
-async def upload(file: UploadFile, principal: CanUpload, quota: UploadQuotaDep, jobs: JobsDep) -> dict[str, object]:
+async def upload(file: UploadFile, principal: CanUpload, quota: UploadQuotaDep, inputs: InputsDep) -> dict[str, object]:
     data = await file.read()
-    return await run_in_threadpool(jobs.inputs.save_upload, data, principal.name, "file", quota)
+    return await run_in_threadpool(inputs.save_upload, data, principal.name, "file", quota)

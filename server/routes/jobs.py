@@ -10,9 +10,9 @@ from fastapi.responses import FileResponse
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from auth.deps import CanGenerate, CanReadJobs
+from auth.deps import CanGenerate
 from schemas.jobs import CancelResult, JobPage, JobStatus, JobView
-from server.deps import AsyncRedisDep, JobsDep, OwnedJob, ViewableJob, problem_responses
+from server.deps import AsyncRedisDep, OwnedJob, OwnerFilter, QueueDep, ViewableJob, ViewsDep, problem_responses
 from server.events import job_events
 from server.policy import EventStreamSlot
 
@@ -23,15 +23,14 @@ ImageIndex = Annotated[int, Path(ge=0, le=1023, description="Image index within 
 
 @router.get("", response_model=JobPage, responses=problem_responses(422, 503), summary="List jobs, newest first")
 async def list_jobs(
-    jobs: JobsDep,
-    principal: CanReadJobs,
+    jobs: ViewsDep,
+    owner: OwnerFilter,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
     mode: Annotated[str | None, Query(description="Only jobs of this mode, e.g. txt2img.")] = None,
     since: Annotated[datetime | None, Query(description="Only jobs submitted at or after (ISO 8601).")] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JobPage:
-    owner = None if principal.is_admin else principal.name
     return await run_in_threadpool(jobs.list_jobs, owner, status, mode, since, page, limit)
 
 
@@ -41,7 +40,7 @@ async def list_jobs(
     responses=problem_responses(404, 503),
     summary="Status, progress (with eta), timings, error or images of a job",
 )
-async def get_job(job: OwnedJob, jobs: JobsDep) -> JobView:
+async def get_job(job: OwnedJob, jobs: ViewsDep) -> JobView:
     return await run_in_threadpool(jobs.build_view, job)
 
 
@@ -61,15 +60,15 @@ async def get_job(job: OwnedJob, jobs: JobsDep) -> JobView:
 async def stream_events(
     job: OwnedJob,
     slot: EventStreamSlot,
-    jobs: JobsDep,
+    jobs: ViewsDep,
     aredis: AsyncRedisDep,
     last_event_id: Annotated[str | None, Header(pattern=r"^\d+-\d+$")] = None,
 ) -> EventSourceResponse:
     return EventSourceResponse(job_events(jobs, aredis, job.id, last_event_id, slot), ping=15)
 
 
-async def _cancel(job: OwnedJob, jobs: JobsDep, response: Response) -> CancelResult:
-    result = await run_in_threadpool(jobs.cancel, job)
+async def _cancel(job: OwnedJob, queue: QueueDep, response: Response) -> CancelResult:
+    result = await run_in_threadpool(queue.cancel, job)
     if result.status is JobStatus.STARTED:
         response.status_code = 202
     return result
@@ -89,13 +88,13 @@ _CANCEL_DOC = dict(
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a job", **_CANCEL_DOC)  # type: ignore[arg-type]
-async def cancel_job(job: OwnedJob, principal: CanGenerate, jobs: JobsDep, response: Response) -> CancelResult:
-    return await _cancel(job, jobs, response)
+async def cancel_job(job: OwnedJob, principal: CanGenerate, queue: QueueDep, response: Response) -> CancelResult:
+    return await _cancel(job, queue, response)
 
 
 @router.delete("/{job_id}", summary="Cancel a job (same as POST .../cancel)", **_CANCEL_DOC)  # type: ignore[arg-type]
-async def delete_job(job: OwnedJob, principal: CanGenerate, jobs: JobsDep, response: Response) -> CancelResult:
-    return await _cancel(job, jobs, response)
+async def delete_job(job: OwnedJob, principal: CanGenerate, queue: QueueDep, response: Response) -> CancelResult:
+    return await _cancel(job, queue, response)
 
 
 @router.get(
@@ -104,7 +103,7 @@ async def delete_job(job: OwnedJob, principal: CanGenerate, jobs: JobsDep, respo
     responses={200: {"content": {"image/png": {}}}, **problem_responses(404, 422, 503)},
     summary="Full-size PNG (with the A1111 'parameters' text chunk)",
 )
-async def get_image(job: ViewableJob, index: ImageIndex, jobs: JobsDep) -> FileResponse:
+async def get_image(job: ViewableJob, index: ImageIndex, jobs: ViewsDep) -> FileResponse:
     path = await run_in_threadpool(jobs.image_path, job, index, thumbnail=False)
     return FileResponse(path, media_type="image/png", filename=f"{job.id}-{index}.png")
 
@@ -115,6 +114,6 @@ async def get_image(job: ViewableJob, index: ImageIndex, jobs: JobsDep) -> FileR
     responses={200: {"content": {"image/webp": {}}}, **problem_responses(404, 422, 503)},
     summary="WebP thumbnail (longest side = the thumbnail_size setting)",
 )
-async def get_thumbnail(job: ViewableJob, index: ImageIndex, jobs: JobsDep) -> FileResponse:
+async def get_thumbnail(job: ViewableJob, index: ImageIndex, jobs: ViewsDep) -> FileResponse:
     path = await run_in_threadpool(jobs.image_path, job, index, thumbnail=True)
     return FileResponse(path, media_type="image/webp")

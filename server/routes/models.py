@@ -12,7 +12,7 @@ from models.registry import ModelRegistry
 from schemas.errors import NotFound, RequestInvalid
 from schemas.generation import SCHEDULER_LABELS, Sampler, ScheduleType
 from schemas.models import Arch, ModelEntry, ModelOperation, ModelPage, ModelStats, ModelType
-from server.deps import JobsDep, OperationsDep, problem_responses
+from server.deps import OperationsDep, QueueDep, RedisDep, problem_responses
 from server.operations import ControlOperations
 from server.policy import CanHash
 
@@ -47,7 +47,7 @@ def _with_hash(entry: ModelEntry, registry: ModelRegistry, redis: Any) -> ModelE
 )
 def list_models(
     request: Request,
-    jobs: JobsDep,
+    redis: RedisDep,
     principal: CanReadModels,
     type: Annotated[ModelType | None, Query(description="Only this type.")] = None,
     search: Annotated[str | None, Query(max_length=100, description="Case-insensitive part of the name.")] = None,
@@ -66,9 +66,7 @@ def list_models(
     ]
     entries.sort(key=SORT_KEYS[sort])
     chosen = entries[(page - 1) * limit : page * limit]
-    return ModelPage(
-        items=[_with_hash(e, registry, jobs.redis) for e in chosen], page=page, limit=limit, total=len(entries)
-    )
+    return ModelPage(items=[_with_hash(e, registry, redis) for e in chosen], page=page, limit=limit, total=len(entries))
 
 
 @router.get("/models/types", summary="Model types with their folder and how many are installed")
@@ -83,12 +81,12 @@ def model_types(request: Request, principal: CanReadModels) -> list[dict[str, An
 
 
 @router.get("/models/stats", response_model=ModelStats, summary="Counts, disk use, and each worker's resident models")
-def model_stats(request: Request, jobs: JobsDep, principal: CanReadModels) -> ModelStats:
+def model_stats(request: Request, queue: QueueDep, principal: CanReadModels) -> ModelStats:
     entries = _registry(request).entries()
     counts: dict[str, int] = {}
     for entry in entries:
         counts[entry.type.value] = counts.get(entry.type.value, 0) + 1
-    workers = [w.model_dump(include={"name", "models_loaded", "model_memory"}) for w in jobs.queue.workers()]
+    workers = [w.model_dump(include={"name", "models_loaded", "model_memory"}) for w in queue.workers()]
     return ModelStats(
         counts=counts,
         invalid=sum(1 for e in entries if e.status != "valid"),
@@ -115,8 +113,8 @@ def _entry(request: Request, model_id: str) -> ModelEntry:
     responses=problem_responses(401, 404),
     summary="One model by id ('<type>:<name>')",
 )
-def get_model(model_id: str, request: Request, jobs: JobsDep, principal: CanReadModels) -> ModelEntry:
-    return _with_hash(_entry(request, model_id), _registry(request), jobs.redis)
+def get_model(model_id: str, request: Request, redis: RedisDep, principal: CanReadModels) -> ModelEntry:
+    return _with_hash(_entry(request, model_id), _registry(request), redis)
 
 
 @router.post(
@@ -126,14 +124,14 @@ def get_model(model_id: str, request: Request, jobs: JobsDep, principal: CanRead
     summary="Compute (once; cached by path, size and mtime) the file's sha256 and A1111 short hash",
     description="Reads the whole file the first time: SDQ_HASHES_PER_MINUTE per principal (429 with Retry-After).",
 )
-def hash_model(model_id: str, request: Request, jobs: JobsDep, principal: CanHash) -> ModelEntry:
+def hash_model(model_id: str, request: Request, redis: RedisDep, principal: CanHash) -> ModelEntry:
     entry = _entry(request, model_id)
     registry = _registry(request)
     path = registry.models_dir / entry.path
     if entry.format in ("diffusers", "hub") or not path.is_file():
         raise RequestInvalid.for_field(["path", "model_id"], "only single files have a file hash")
-    compute_sha256(jobs.redis, path)
-    return _with_hash(entry, registry, jobs.redis)
+    compute_sha256(redis, path)
+    return _with_hash(entry, registry, redis)
 
 
 def _operation(model_id: str, request: Request, operations: ControlOperations, action: str) -> ModelOperation:

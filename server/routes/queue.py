@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from auth.deps import CanReadJobs, CanReadModels, QueueAdmin
+from auth.deps import CanReadModels, QueueAdmin
 from schemas.generation import GenerationRequest
 from schemas.jobs import ClearResult, Estimate, QueueView, Validation
 from schemas.upscale import JobRequest
-from server.deps import JobsDep, SettingsDep, problem_responses
+from server.deps import OwnerFilter, QueueDep, RedisDep, RegistryDep, SettingsDep, SubmitsDep, problem_responses
 from server.estimates import estimate, parameters
 from server.policy import CanValidate
 
@@ -24,8 +24,8 @@ router = APIRouter(prefix="/api/v1", tags=["queue"])
     responses=problem_responses(503),
     summary="Counts per status, live workers, queued jobs in order, disk usage",
 )
-async def queue(jobs: JobsDep, principal: CanReadJobs) -> QueueView:
-    return await run_in_threadpool(jobs.queue_view, None if principal.is_admin else principal.name)
+async def queue(queue: QueueDep, owner: OwnerFilter) -> QueueView:
+    return await run_in_threadpool(queue.view, owner)
 
 
 @router.post(
@@ -34,8 +34,8 @@ async def queue(jobs: JobsDep, principal: CanReadJobs) -> QueueView:
     responses=problem_responses(503),
     summary="Cancel every queued job",
 )
-async def clear_queue(jobs: JobsDep, principal: QueueAdmin) -> ClearResult:
-    return ClearResult(canceled=await run_in_threadpool(jobs.clear_queue))
+async def clear_queue(queue: QueueDep, principal: QueueAdmin) -> ClearResult:
+    return ClearResult(canceled=await run_in_threadpool(queue.clear))
 
 
 @router.post(
@@ -45,8 +45,8 @@ async def clear_queue(jobs: JobsDep, principal: QueueAdmin) -> ClearResult:
     summary="Run every check a submit runs, without queueing",
     description="Shares SDQ_VALIDATIONS_PER_MINUTE with /estimate (it may fetch image URLs): 429 with Retry-After.",
 )
-async def validate(request: JobRequest, jobs: JobsDep, principal: CanValidate) -> Validation:
-    return await run_in_threadpool(jobs.validate, request, principal)
+async def validate(request: JobRequest, submits: SubmitsDep, principal: CanValidate) -> Validation:
+    return await run_in_threadpool(submits.validate, request, principal)
 
 
 @router.post(
@@ -56,11 +56,13 @@ async def validate(request: JobRequest, jobs: JobsDep, principal: CanValidate) -
     summary="Expected run time from measured step times of that model (null when there is no data)",
     description="Shares SDQ_VALIDATIONS_PER_MINUTE with /validate: 429 with Retry-After.",
 )
-async def estimate_request(request: GenerationRequest, jobs: JobsDep, principal: CanValidate) -> Estimate:
-    model = (await run_in_threadpool(jobs.validate, request, principal)).model
-    return await run_in_threadpool(estimate, jobs.redis, request, model)
+async def estimate_request(
+    request: GenerationRequest, submits: SubmitsDep, redis: RedisDep, principal: CanValidate
+) -> Estimate:
+    model = (await run_in_threadpool(submits.validate, request, principal)).model
+    return await run_in_threadpool(estimate, redis, request, model)
 
 
 @router.get("/parameters", summary="Every request field with limits and defaults (JSON Schema), and the choices")
-async def get_parameters(settings: SettingsDep, jobs: JobsDep, principal: CanReadModels) -> dict[str, Any]:
-    return await run_in_threadpool(parameters, settings, jobs.registry)
+async def get_parameters(settings: SettingsDep, registry: RegistryDep, principal: CanReadModels) -> dict[str, Any]:
+    return await run_in_threadpool(parameters, settings, registry)

@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
-from auth.deps import CanReadJobs, CanReadMetrics
+from auth.deps import CanReadMetrics
 from schemas.errors import PROBLEM_TYPE_BASE, Problem
 from schemas.version import VERSION
-from server.deps import JobsDep, problem_responses
+from server.deps import OwnerFilter, QueueDep, problem_responses
 from server.metrics import render, summary
 from server.problems import problem_response
 
@@ -29,8 +29,8 @@ async def health() -> dict[str, str]:
     summary="Readiness: Redis reachable and at least one worker heartbeat",
     responses=problem_responses(503),
 )
-async def ready(jobs: JobsDep) -> Any:
-    is_ready, reason = await run_in_threadpool(jobs.readiness)
+async def ready(queue: QueueDep) -> Any:
+    is_ready, reason = await run_in_threadpool(queue.readiness)
     if not is_ready:
         return problem_response(
             Problem(
@@ -50,15 +50,15 @@ async def version() -> dict[str, str]:
 
 
 @router.get("/api/v1/system", summary="Version, auth modes, queue counts, and each worker's device policy and models")
-async def system(jobs: JobsDep, principal: CanReadJobs) -> dict[str, Any]:
-    view = await run_in_threadpool(jobs.queue_view, None if principal.is_admin else principal.name)
+async def system(queue: QueueDep, owner: OwnerFilter) -> dict[str, Any]:
+    view = await run_in_threadpool(queue.view, owner)
     return {
         "version": VERSION,
-        "auth": sorted(jobs.settings.auth_modes),
+        "auth": sorted(queue.settings.auth_modes),
         "queue": view.counts,
         "workers": [w.model_dump() for w in view.workers],
         "storage": view.storage.model_dump(),
-        "metrics": await run_in_threadpool(summary, jobs),
+        "metrics": await run_in_threadpool(summary, queue),
     }
 
 
@@ -68,6 +68,6 @@ async def system(jobs: JobsDep, principal: CanReadJobs) -> dict[str, Any]:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, **problem_responses(401, 403, 503)},
 )
-async def metrics(jobs: JobsDep, principal: CanReadMetrics) -> Response:
-    body = await run_in_threadpool(render, jobs)
+async def metrics(queue: QueueDep, principal: CanReadMetrics) -> Response:
+    body = await run_in_threadpool(render, queue)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

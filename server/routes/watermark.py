@@ -15,7 +15,7 @@ from fastapi import APIRouter, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from schemas.models import ModelOperation
-from server.deps import JobsDep, OperationsDep, problem_responses
+from server.deps import InputsDep, OperationsDep, problem_responses
 from server.policy import CanCheckWatermark, UploadQuotaDep
 
 router = APIRouter(prefix="/api/v1", tags=["watermark"])
@@ -40,11 +40,11 @@ async def check_watermark(
     file: UploadFile,
     principal: CanCheckWatermark,
     quota: UploadQuotaDep,
-    jobs: JobsDep,
+    inputs: InputsDep,
     operations: OperationsDep,
     response: Response,
 ) -> ModelOperation:
-    upload = await run_in_threadpool(jobs.inputs.save_upload, await file.read(), principal.name, "file", quota)
+    upload = await run_in_threadpool(inputs.save_upload, await file.read(), principal.name, "file", quota)
     operation = await run_in_threadpool(operations.enqueue_watermark_check, str(upload["id"]), principal.name)
     operation = await run_in_threadpool(operations.wait, operation.id, WAIT_SECONDS)
     if operation.status not in ("finished", "failed"):

@@ -18,7 +18,6 @@ from PIL import Image
 from auth.principal import Scope
 from schemas.settings import Settings
 from server.app import create_app
-from server.jobs import JobService
 
 USER_SCOPES = (Scope.GENERATE, Scope.JOBS_READ, Scope.MODELS_READ)
 
@@ -30,9 +29,9 @@ class App:
     settings: Settings
 
     @property
-    def jobs(self) -> JobService:
-        service: JobService = self.app.state.jobs
-        return service
+    def state(self) -> Any:
+        """The app's services (``server.app.Services`` fields, plus redis and settings)."""
+        return self.app.state
 
     def headers(self, owner: str, scopes: tuple[Scope, ...] = USER_SCOPES) -> dict[str, str]:
         """Headers with a new API key of ``owner``."""
@@ -79,7 +78,7 @@ def make_app(redis_server: Any, tmp_path: Path) -> Iterator[Callable[..., App]]:
         }
         settings = Settings(**fields)
         app = create_app(settings)
-        client = TestClient(app, raise_server_exceptions=False)
+        client = TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
         return App(app, client, settings)

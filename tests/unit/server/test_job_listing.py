@@ -13,13 +13,13 @@ import pytest
 from redis import Redis
 
 from auth.principal import Principal, Role, Scope
-from models.registry import ModelRegistry
+from auth.service import AuthService
 from schemas.generation import Txt2ImgRequest
 from schemas.jobs import JobPayload, JobResult, WorkerTimings
 from schemas.keys import job_owners_key, owner_jobs_key
 from schemas.settings import Settings
+from server.app import Services, build_services
 from server.cache import finish_from_cache
-from server.jobs import JobService
 from store.cache import CacheEntry
 from tests.unit.server.conftest import fake_models
 from worker.retention import sweep
@@ -30,16 +30,17 @@ def user(name: str) -> Principal:
 
 
 @pytest.fixture
-def service(local_redis: Any, tmp_path: Path) -> JobService:
-    """A job service on a redis-server of this test's own (its command counts are this test's alone)."""
+def service(local_redis: Any, tmp_path: Path) -> Services:
+    """The API's services on a redis-server of this test's own (its command counts are this test's alone)."""
     models = fake_models(tmp_path / "models")
     settings = Settings(redis_url=local_redis.url, data_dir=tmp_path / "data", models_dir=models, queue_name="listing")
-    return JobService(settings, Redis.from_url(local_redis.url), ModelRegistry(models))
+    redis = Redis.from_url(local_redis.url)
+    return build_services(AuthService(settings, redis), redis)
 
 
-def submit(service: JobService, owner: str, count: int) -> list[str]:
+def submit(service: Services, owner: str, count: int) -> list[str]:
     request = Txt2ImgRequest(prompt="a fox", width=64, height=64)
-    return [service.submit(request, user(owner)).id for _ in range(count)]
+    return [service.submits.submit(request, user(owner)).id for _ in range(count)]
 
 
 def commands(redis: Redis) -> int:
@@ -47,17 +48,17 @@ def commands(redis: Redis) -> int:
     return sum(int(entry["calls"]) for entry in stats.values())
 
 
-def listing_cost(service: JobService, owner: str) -> tuple[int, list[str]]:
-    before = commands(service.redis)
-    page = service.list_jobs(owner, None, None, None, 1, 20)
-    return commands(service.redis) - before, [item.id for item in page.items]
+def listing_cost(service: Services, owner: str) -> tuple[int, list[str]]:
+    before = commands(service.queue.redis)
+    page = service.views.list_jobs(owner, None, None, None, 1, 20)
+    return commands(service.queue.redis) - before, [item.id for item in page.items]
 
 
-def test_a_users_listing_costs_the_same_however_many_jobs_others_have(service: JobService) -> None:
+def test_a_users_listing_costs_the_same_however_many_jobs_others_have(service: Services) -> None:
     """alice's listing sends the same Redis commands with 3 or 300 of bob's jobs in the queue."""
     alices = submit(service, "alice", 5)
     submit(service, "bob", 3)
-    service.list_jobs("alice", None, None, None, 1, 20)  # the one-time check for the owner index
+    service.views.list_jobs("alice", None, None, None, 1, 20)  # the one-time check for the owner index
     few_cost, few_ids = listing_cost(service, "alice")
     submit(service, "bob", 297)
     many_cost, many_ids = listing_cost(service, "alice")
@@ -65,40 +66,40 @@ def test_a_users_listing_costs_the_same_however_many_jobs_others_have(service: J
     assert few_ids == many_ids == alices[::-1]
 
 
-def test_admins_list_everyones_jobs(service: JobService) -> None:
+def test_admins_list_everyones_jobs(service: Services) -> None:
     """owner None (an admin) reads the global index."""
     ids = submit(service, "alice", 2) + submit(service, "bob", 2)
-    page = service.list_jobs(None, None, None, None, 1, 20)
+    page = service.views.list_jobs(None, None, None, None, 1, 20)
     assert [item.id for item in page.items] == ids[::-1]
 
 
-def test_pages_walk_a_users_jobs_in_order(service: JobService) -> None:
+def test_pages_walk_a_users_jobs_in_order(service: Services) -> None:
     """Pages of the owner index follow each other without gaps, has_more until the last."""
     ids = submit(service, "alice", 5)[::-1]
-    pages = [service.list_jobs("alice", None, None, None, page, 2) for page in (1, 2, 3)]
+    pages = [service.views.list_jobs("alice", None, None, None, page, 2) for page in (1, 2, 3)]
     assert [[item.id for item in page.items] for page in pages] == [ids[0:2], ids[2:4], ids[4:]]
     assert [page.has_more for page in pages] == [True, True, False]
 
 
-def test_the_retention_sweep_clears_the_owner_index(service: JobService) -> None:
+def test_the_retention_sweep_clears_the_owner_index(service: Services) -> None:
     """A swept job leaves the owner's index and the owner map too."""
     job_id = submit(service, "alice", 1)[0]
-    service.cancel(service.fetch(job_id))
-    sweep(service.redis, service.settings, now=time.time() + service.settings.retention_seconds + 60)
-    assert service.redis.zcard(owner_jobs_key("listing", "alice")) == 0
-    assert service.redis.hlen(job_owners_key("listing")) == 0
-    assert service.list_jobs("alice", None, None, None, 1, 20).items == []
+    service.queue.cancel(service.views.fetch(job_id))
+    sweep(service.queue.redis, service.queue.settings, now=time.time() + service.queue.settings.retention_seconds + 60)
+    assert service.queue.redis.zcard(owner_jobs_key("listing", "alice")) == 0
+    assert service.queue.redis.hlen(job_owners_key("listing")) == 0
+    assert service.views.list_jobs("alice", None, None, None, 1, 20).items == []
 
 
-def test_jobs_from_before_the_owner_index_are_indexed_once(service: JobService) -> None:
+def test_jobs_from_before_the_owner_index_are_indexed_once(service: Services) -> None:
     """Jobs submitted by an older version (global index only) show up in their owner's listing."""
     ids = submit(service, "alice", 2)
-    service.redis.delete(owner_jobs_key("listing", "alice"), job_owners_key("listing"))
-    fresh = JobService(service.settings, service.redis, service.registry)
-    assert [item.id for item in fresh.list_jobs("alice", None, None, None, 1, 20).items] == ids[::-1]
+    service.queue.redis.delete(owner_jobs_key("listing", "alice"), job_owners_key("listing"))
+    fresh = build_services(AuthService(service.queue.settings, service.queue.redis), service.queue.redis)
+    assert [item.id for item in fresh.views.list_jobs("alice", None, None, None, 1, 20).items] == ids[::-1]
 
 
-def test_a_cache_hit_is_indexed_for_its_owner(service: JobService) -> None:
+def test_a_cache_hit_is_indexed_for_its_owner(service: Services) -> None:
     """A job answered from the result cache is in its owner's listing like any other."""
     result = JobResult(
         images=[],
@@ -116,6 +117,6 @@ def test_a_cache_hit_is_indexed_for_its_owner(service: JobService) -> None:
         submitted_at=datetime.now(UTC),
     )
     for job_id in (entry.job_id, payload.job_id):  # an entry without images links no file into the folders
-        (service.settings.outputs_dir / job_id).mkdir(parents=True)
-    finish_from_cache(service.settings, service.redis, payload, entry, "listing")
-    assert [item.id for item in service.list_jobs("carol", None, None, None, 1, 20).items] == [payload.job_id]
+        (service.queue.settings.outputs_dir / job_id).mkdir(parents=True)
+    finish_from_cache(service.queue.settings, service.queue.redis, payload, entry, "listing")
+    assert [item.id for item in service.views.list_jobs("carol", None, None, None, 1, 20).items] == [payload.job_id]

@@ -76,7 +76,7 @@ def test_stored_uploads_leave_the_quota_after_the_retention_time(make_app: AppFa
     """The ledger forgets uploads older than the retention time (the sweep deletes their files then)."""
     app = make_app(auth="api-key", max_uploads_per_user=1)
     assert upload(app, app.headers(owner)).status_code == 201
-    ledger = app.jobs.inputs.ledger
+    ledger = app.state.inputs.ledger
     assert ledger.usage(owner)[0] == 1
     assert ledger.usage(owner, now=10**12) == (0, 0)
 
@@ -135,7 +135,7 @@ def test_pending_watermark_checks_per_user_are_capped(make_app: AppFactory, owne
     assert (first.status_code, second.status_code) == (202, 202)
     refused = check(app, headers)
     assert_rate_limited(refused, "SDQ_MAX_WATERMARK_CHECKS_PER_USER")
-    Job.fetch(first.json()["id"], connection=app.jobs.redis, serializer=RQ_SERIALIZER).cancel()
+    Job.fetch(first.json()["id"], connection=app.state.redis, serializer=RQ_SERIALIZER).cancel()
     assert check(app, headers).status_code == 202
 
 
@@ -156,5 +156,5 @@ def test_a_watermark_check_joins_the_end_of_the_high_queue(make_app: AppFactory,
     job = app.client.post("/api/v1/generate/txt2img", json={"prompt": "a fox", "priority": "high"}).json()["id"]
     operation = check(app, {}).json()["id"]
     load = app.app.state.operations.enqueue_model_operation("load", "m").id
-    high = app.jobs.queue.queue_for(Priority.HIGH)
+    high = app.state.queue.queue_for(Priority.HIGH)
     assert high.get_job_ids() == [load, job, operation]
