@@ -19,10 +19,8 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import os
 import re
 import secrets
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from schemas.generation import ResizeMode
 from schemas.jobs import upload_image_path
 from schemas.settings import Settings
 from server.fetch import FetchError, ImageFetcher
+from store.files import write_atomically
 
 UPLOAD_ID = re.compile(r"^upl_[0-9a-f]{32}$")
 DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,", re.IGNORECASE)
@@ -122,15 +121,7 @@ def snap(value: int) -> int:
 def write_png(image: Image.Image, path: Path) -> None:
     """Write ``path`` as a PNG with mode 0600, like the worker's outputs: into a temporary file beside it (mkstemp
     creates it 0600), then renamed into place, so a reader never sees a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            image.save(handle, "PNG")
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda handle: image.save(handle, "PNG"))
 
 
 def new_upload_id() -> str:

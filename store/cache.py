@@ -23,6 +23,7 @@ from redis import Redis
 from schemas.jobs import JobPayload, JobResult, finished_record
 from schemas.keys import cache_prefix
 from schemas.settings import Settings
+from store.files import write_atomically
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def take_entry(outputs_dir: Path, payload: JobPayload, entry: CacheEntry) -> Job
     folder = outputs_dir / payload.job_id
     link_outputs(outputs_dir / entry.job_id, folder, entry.files)
     result = JobResult.model_validate(entry.result).model_copy(update={"cached": True})
-    (folder / "job.json").write_text(json.dumps(finished_record(payload, result), indent=2))
+    data = json.dumps(finished_record(payload, result), indent=2).encode()
+    write_atomically(folder / "job.json", lambda handle: handle.write(data))
     return result
 
 

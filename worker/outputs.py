@@ -7,34 +7,19 @@ never sees a partial file. File names are generated here, never taken from a req
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from PIL import Image, PngImagePlugin
 
 from schemas.generation import AnyRequest, ControlNetRequest, InpaintRequest, Txt2ImgRequest
 from schemas.jobs import ImageRecord, JobPayload, JobResult, WorkerTimings, finished_record
 from schemas.safety import SafetyReport
+from store.files import write_atomically
 
 THUMBNAIL_DIR = "thumbs"
-
-
-def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Write ``path`` through ``write`` into a temp file beside it, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def infotext(request: AnyRequest, seed: int, model: str, version: str) -> str:

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from schemas.generation import InpaintRequest, Txt2ImgRequest
-from worker.outputs import infotext, write_atomically, write_images
+from store.files import write_atomically
+from worker.outputs import infotext, write_images
 
 
 def test_infotext_matches_a1111_layout() -> None:
