@@ -18,7 +18,7 @@ from tests.conftest import ROOT, RedisServer, Stack, launch_stack, wait_until
 
 pytestmark = pytest.mark.integration
 
-PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-1"}
+PASSWORDS = {"ann": "ann-password-1", "ben": "ben-password-1"}
 
 
 def client(stack: Stack, **auth: str) -> webuiapi.WebUIApi:
@@ -153,10 +153,10 @@ def test_auth_off_ignores_an_empty_basic_header(open_stack: Stack) -> None:
 
 def test_auth_on_takes_basic_passwords_and_keys_and_jobs_stay_their_owners(secured: Stack) -> None:
     with pytest.raises(RuntimeError) as refused:
-        client(secured, username="alice", password="wrong").txt2img(prompt="x", width=64, height=64)
+        client(secured, username="ann", password="wrong").txt2img(prompt="x", width=64, height=64)
     assert refused.value.args[0] == 401
-    result = client(secured, username="alice", password=PASSWORDS["alice"]).txt2img(prompt="a cat", width=64, height=64)
-    key = cli(secured, "keys", "create", "--owner", "alice", "--name", "a1111")
+    result = client(secured, username="ann", password=PASSWORDS["ann"]).txt2img(prompt="a cat", width=64, height=64)
+    key = cli(secured, "keys", "create", "--owner", "ann", "--name", "a1111")
     by_key = client(secured, username="anyone", password=key).get_options()
     assert by_key["sd_model_checkpoint"] == "tiny"
 
@@ -173,14 +173,14 @@ def test_auth_on_takes_basic_passwords_and_keys_and_jobs_stay_their_owners(secur
         ).json()["items"]
         return items
 
-    assert [job["id"] for job in listed("alice")] == [result.info["job_id"]]
-    assert listed("bob") == []
+    assert [job["id"] for job in listed("ann")] == [result.info["job_id"]]
+    assert listed("ben") == []
 
 
 def test_post_options_chooses_a_checkpoint_for_the_caller_only(secured: Stack) -> None:
     """Open WebUI switches models with POST /options: the choice holds for that principal's later calls."""
-    bob = client(secured, username="bob", password=PASSWORDS["bob"])
-    alice = client(secured, username="alice", password=PASSWORDS["alice"])
+    bob = client(secured, username="ben", password=PASSWORDS["ben"])
+    alice = client(secured, username="ann", password=PASSWORDS["ann"])
     assert bob.set_options({"sd_model_checkpoint": "tiny-inpaint [0123456789]", "samples_format": "jpg"}) is None
     assert bob.get_options()["sd_model_checkpoint"] == "tiny-inpaint"
     assert alice.get_options()["sd_model_checkpoint"] == "tiny"
@@ -190,7 +190,7 @@ def test_post_options_chooses_a_checkpoint_for_the_caller_only(secured: Stack) -
     unknown = requests.post(
         secured.url("/sdapi/v1/options"),
         json={"sd_model_checkpoint": "nope"},
-        auth=("bob", PASSWORDS["bob"]),
+        auth=("ben", PASSWORDS["ben"]),
         timeout=10,
     )
     assert unknown.status_code == 422
