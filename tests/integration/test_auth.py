@@ -52,11 +52,13 @@ def secured(redis_server, models_dir, tmp_path_factory) -> Iterator[Stack]:
         SDQ_QUEUE_NAME="auth-queue",
         SDQ_MAX_BODY_BYTES="65536",
     )
-    add_user(stack, "root-admin", "admin")
-    add_user(stack, "alice")
-    add_user(stack, "bob")
-    yield stack
-    stack.stop()
+    try:
+        add_user(stack, "root-admin", "admin")
+        add_user(stack, "alice")
+        add_user(stack, "bob")
+        yield stack
+    finally:  # a failed set-up must not leave the stack's processes running for the rest of the session
+        stack.stop()
 
 
 def login(stack: Stack, name: str, password: str | None = None) -> dict[str, Any]:
