@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.clip_compat import restore_text_model_path
 from models.device import DevicePolicy, apply_policy, default_budget
 from models.registry import Checkpoint, ModelRegistry
 from models.single_file import ConfigFolders, load_single_file
@@ -241,6 +242,7 @@ class ModelManager:
         try:
             pipeline = self._from_files(checkpoint)
             apply_policy(pipeline, self.policy)
+            restore_text_model_path(pipeline)
         except Exception as exc:
             reason = str(exc).replace(str(checkpoint.path), f"checkpoints/{checkpoint.path.name}")
             if checkpoint.format == "ckpt":

@@ -115,6 +115,16 @@ def test_sampler_choice_changes_the_output(stack: Stack) -> None:
     assert "Sampler: DDIM" in png.text["parameters"]
 
 
+def test_clip_skip_takes_an_earlier_text_encoder_layer(stack: Stack) -> None:
+    """clip_skip 2 runs (it crashed the worker under transformers 5), changes the image, and is in the infotext."""
+    plain = stack.run(seed=5, steps=2)
+    skipped = stack.run(seed=5, steps=2, clip_skip=2)
+    assert skipped["status"] == "finished", skipped["error"]
+    assert not np.array_equal(pixels(stack, plain), pixels(stack, skipped))
+    png = Image.open(io.BytesIO(download(stack, skipped["images"][0]["url"]).content))
+    assert "Clip skip: 2" in png.text["parameters"]
+
+
 def test_corrupt_model_fails_with_reason_and_worker_keeps_serving(stack: Stack) -> None:
     """A model folder that does not load ends the job failed with a readable reason; the next job runs."""
     failed = stack.run(model="broken", seed=1)
