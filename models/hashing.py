@@ -1,5 +1,6 @@
-"""Model file hashes: full sha256 (computed once, cached in Redis by path + size + mtime) and the AUTOMATIC1111
-short hash (its first 10 hex digits, A1111's "AutoV2"). Torch-free.
+"""Model file hashes: full sha256 (computed once, cached in Redis by path + size + mtime, and in the process by
+path + size + mtime_ns, so a submit whose cache key names a 10-file model folder makes no Redis round trip for it)
+and the AUTOMATIC1111 short hash (its first 10 hex digits, A1111's "AutoV2"). Torch-free.
 
 Files are opened only when regular (``models.untrusted.open_regular``: a FIFO would block) and read in chunks; a
 folder's files come from the registry's bounded walk (``summarize_folder``: depth and entry count limited)."""
@@ -7,6 +8,9 @@ folder's files come from the registry's bounded walk (``summarize_folder``: dept
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,33 @@ from models.untrusted import open_regular, summarize_folder
 from schemas.keys import file_hash_key
 
 CHUNK = 8 * 1024 * 1024
+MEMO_ENTRIES = 4096
+
+
+class HashMemo:
+    """Hashes this process already knows, keyed by path, size and mtime_ns (a changed file is a new key); LRU."""
+
+    def __init__(self, entries: int = MEMO_ENTRIES) -> None:
+        self.entries = entries
+        self._known: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: Path, stat: os.stat_result) -> str | None:
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            found = self._known.get(key)
+            if found is not None:
+                self._known.move_to_end(key)
+            return found
+
+    def put(self, path: Path, stat: os.stat_result, sha256: str) -> None:
+        with self._lock:
+            self._known[(str(path), stat.st_size, stat.st_mtime_ns)] = sha256
+            while len(self._known) > self.entries:
+                self._known.popitem(last=False)
+
+
+MEMO = HashMemo()
 
 
 def file_sha256(path: Path) -> str:
@@ -39,13 +70,17 @@ def cached_sha256(redis: Any, path: Path) -> str | None:
 
 
 def compute_sha256(redis: Any, path: Path) -> str:
-    found = cached_sha256(redis, path)
-    if found:
-        return found
     stat = path.stat()
-    value = file_sha256(path)
-    redis.hset(file_hash_key(path), mapping={"size": stat.st_size, "mtime": repr(stat.st_mtime), "sha256": value})
-    return value
+    known = MEMO.get(path, stat)
+    if known:
+        return known
+    found = cached_sha256(redis, path)
+    if not found:
+        found = file_sha256(path)
+        mapping = {"size": stat.st_size, "mtime": repr(stat.st_mtime), "sha256": found}
+        redis.hset(file_hash_key(path), mapping=mapping)
+    MEMO.put(path, stat, found)
+    return found
 
 
 def content_sha256(redis: Any, path: Path) -> str:
