@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from cli.remote import COMMANDS as CLIENT_COMMANDS
 from schemas.settings import CONFIG_ENV, Settings, load_settings
@@ -28,6 +29,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _api_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="overrides SDQ_HOST (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="overrides SDQ_PORT (default 8000)")
+    parser.add_argument("--workers", type=int, help="API processes sharing the port; overrides SDQ_API_WORKERS (1)")
     parser.add_argument(
         "--insecure",
         action="store_true",
@@ -87,6 +89,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         models_dir=getattr(args, "models_dir", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        api_workers=getattr(args, "workers", None),
     )
 
 
@@ -130,7 +133,21 @@ def run_api(settings: Settings) -> int:
         return 2
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer as the client address;
     # the API decides itself whom to believe (SDQ_TRUSTED_PROXIES, auth.clients).
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=False)
+    options: dict[str, Any] = dict(
+        host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=False
+    )
+    if settings.api_workers == 1:
+        uvicorn.run(app, **options)
+        return 0
+    # Several processes: each builds its app from the environment, so the command line's overrides go there first.
+    os.environ.update(
+        SDQ_REDIS_URL=settings.redis_url,
+        SDQ_DATA_DIR=str(settings.data_dir),
+        SDQ_MODELS_DIR=str(settings.models_dir),
+        SDQ_HOST=settings.host,
+        SDQ_PORT=str(settings.port),
+    )
+    uvicorn.run("server.app:app_from_environment", factory=True, workers=settings.api_workers, **options)
     return 0
 
 

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    api_workers: int = Field(
+        1, ge=1, le=64, description="API processes (uvicorn workers) sharing the port; see the README for when."
+    )
     queue_name: str = Field("sdqueue", description="RQ queue the API fills and the worker drains.")
     job_timeout: int = Field(3600, ge=1, description="Seconds a job may run before it is failed.")
     retention_seconds: int = Field(

@@ -14,7 +14,7 @@ from redis import Redis
 
 from auth.service import AuthService
 from models.registry import ModelRegistry
-from schemas.settings import Settings
+from schemas.settings import Settings, load_settings
 from schemas.version import VERSION
 from server.compat import a1111 as a1111_compat
 from server.compat import openai as openai_compat
@@ -106,3 +106,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(a1111_compat.router)
     mount_webui(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory each process of ``sdqueue api --workers N`` calls: settings from the environment and the
+    TOML file (the CLI put its overrides into the environment before starting them)."""
+    return create_app(load_settings())
