@@ -85,7 +85,7 @@ def report(prefix: str, what: str, rate: int, latencies: list[float], codes: dic
     print(f"{prefix}api_{what}_p50_ms={statistics.median(latencies) * 1000:.1f}")
     print(f"{prefix}api_{what}_p99_ms={percentile(latencies, 0.99) * 1000:.1f}")
     if set(codes) - {200, 202}:
-        print(f"{prefix}api_{what}_codes={codes}")
+        print(f"{prefix}api_{what}_codes=" + ",".join(f"{code}:{count}" for code, count in sorted(codes.items())))
 
 
 def main() -> None:
@@ -111,8 +111,8 @@ def main() -> None:
             middle = redis_commands(stack)
             client.get(f"/api/v1/jobs/{job}")
             after = redis_commands(stack)
-        print(f"redis_commands_per_submit={middle - before}")
-        print(f"redis_commands_per_poll={after - middle}")
+        print(f"{prefix}redis_commands_per_submit={middle - before}")
+        print(f"{prefix}redis_commands_per_poll={after - middle}")
 
         async def submit(client: httpx.AsyncClient, n: int) -> httpx.Response:
             return await client.post("/api/v1/generate/txt2img", json={**BODY, "seed": 1000 + n})
@@ -121,7 +121,7 @@ def main() -> None:
         report(prefix, "submit", rate, latencies, codes)
 
         with httpx.Client(base_url=stack.base, headers=headers) as client:
-            jobs = [client.get("/api/v1/jobs", params={"limit": 100}).json()["items"][i]["id"] for i in range(100)]
+            jobs = [item["id"] for item in client.get("/api/v1/jobs", params={"limit": 100}).json()["items"]]
 
         async def poll(client: httpx.AsyncClient, n: int) -> httpx.Response:
             return await client.get(f"/api/v1/jobs/{random.choice(jobs)}")
