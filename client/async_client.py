@@ -22,10 +22,16 @@ from client.sse import SSEParser
 from client.submission import endpoint, prepare
 from client.tokens import Credentials
 from schemas.auth import Me, TokenPair
-from schemas.generation import ControlNetRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 from schemas.jobs import CancelResult, JobAccepted, JobPage, JobView, QueueView
 from schemas.models import ModelEntry, ModelPage, ModelType
-from schemas.upscale import AnyJobRequest, UpscaleRequest
+from schemas.requests import (
+    AnyJobRequest,
+    ControlNetRequest,
+    Img2ImgRequest,
+    InpaintRequest,
+    Txt2ImgRequest,
+    UpscaleRequest,
+)
 
 
 class AsyncClient:

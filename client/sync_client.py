@@ -23,10 +23,16 @@ from client.submission import endpoint, prepare
 from client.sync_job import Job
 from client.tokens import Credentials
 from schemas.auth import Me, TokenPair
-from schemas.generation import ControlNetRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 from schemas.jobs import CancelResult, JobAccepted, JobPage, JobView, QueueView
 from schemas.models import ModelEntry, ModelPage, ModelType
-from schemas.upscale import AnyJobRequest, UpscaleRequest
+from schemas.requests import (
+    AnyJobRequest,
+    ControlNetRequest,
+    Img2ImgRequest,
+    InpaintRequest,
+    Txt2ImgRequest,
+    UpscaleRequest,
+)
 
 
 class Client:

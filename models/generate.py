@@ -14,7 +14,7 @@ from models.differential import DifferentialGuide, keep_black_areas
 from models.modes import HiresPlan, handler_for
 from models.samplers import make_scheduler
 from models.upscale import RESAMPLING
-from schemas.generation import AnyRequest
+from schemas.requests import AnyRequest
 
 StepCallback = Callable[[int, int], None]
 """Called after each denoising step with (steps done, steps in all). An exception it raises aborts the run."""

@@ -23,12 +23,11 @@ from rq.results import Result
 from models.hashing import compute_sha256, content_sha256
 from models.modes import handler_for
 from models.registry import ModelRegistry
-from schemas.generation import mentions
 from schemas.jobs import JobPayload, JobResult
 from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event
 from schemas.models import ModelType
+from schemas.requests import AnyJobRequest, is_resampler, mentions
 from schemas.settings import Settings
-from schemas.upscale import AnyJobRequest, is_resampler
 from schemas.version import VERSION
 from server.images import UPLOAD_ID, upload_path
 from store.cache import CacheEntry, take_entry

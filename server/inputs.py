@@ -21,8 +21,8 @@ from models.modes.base import FactorOf, unknown_factor
 from schemas.errors import FieldPath, PayloadTooLarge, RequestInvalid, body_loc
 from schemas.jobs import input_image_path
 from schemas.keys import upload_owner_key
+from schemas.requests import AnyJobRequest
 from schemas.settings import Settings
-from schemas.upscale import AnyJobRequest
 from server.images import UPLOAD_ID, new_upload_id, open_image, read_bytes, upload_path, write_png
 from server.uploads import UploadLedger, UploadQuota
 

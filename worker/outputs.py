@@ -16,8 +16,8 @@ from typing import Any
 from PIL import Image, PngImagePlugin
 
 from models.modes import handler_for
-from schemas.generation import AnyRequest
 from schemas.jobs import ImageRecord, JobPayload, JobResult, WorkerTimings, finished_record
+from schemas.requests import AnyRequest
 from schemas.safety import SafetyReport
 from store.files import write_atomically
 

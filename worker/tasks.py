@@ -22,18 +22,18 @@ from rq.timeouts import JobTimeoutException
 from models.generate import LoraFile, RunOptions, run_generation
 from models.modes import handler_for
 from schemas.errors import AppError, GenerationFailed, JobTimedOut
-from schemas.generation import (
+from schemas.jobs import JobPayload, JobResult, input_image_path, upload_image_path
+from schemas.keys import Event
+from schemas.models import ModelType
+from schemas.requests import (
     SEED_MAX,
     AnyRequest,
     ControlNetRequest,
     Txt2ImgRequest,
+    UpscaleRequest,
     batch_seeds,
     mentions,
 )
-from schemas.jobs import JobPayload, JobResult, input_image_path, upload_image_path
-from schemas.keys import Event
-from schemas.models import ModelType
-from schemas.upscale import UpscaleRequest
 from schemas.version import VERSION
 from store.stepstats import StepStats, record_step_stats
 from worker import runtime

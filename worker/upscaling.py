@@ -10,10 +10,9 @@ from PIL import Image
 
 from models.modes import handler_for
 from models.upscale import upscale_image
-from schemas.generation import AnyRequest
 from schemas.jobs import JobPayload, JobResult, input_image_path
 from schemas.models import ModelType
-from schemas.upscale import UpscaleRequest, is_resampler
+from schemas.requests import AnyRequest, UpscaleRequest, is_resampler
 from schemas.version import VERSION
 from store.upscaler_factors import record_factor
 from worker import runtime

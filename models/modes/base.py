@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from PIL import Image, ImageOps
 
 from schemas.errors import FieldPath
-from schemas.generation import ResizeMode
+from schemas.requests import ResizeMode
 
 Images = dict[str, Image.Image]
 """A job's input images by file name (``init_image``, ``mask``, ``control_image_0``, ...)."""

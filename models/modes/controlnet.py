@@ -6,7 +6,7 @@ from typing import Any
 
 from models.modes.base import ImageInput, Images, ModeHandler, Prepared, SubmitLimits, fit, job_size
 from models.preprocessors import preprocess
-from schemas.generation import MAX_CONTROLNETS, ControlNetRequest, control_image_field
+from schemas.requests import MAX_CONTROLNETS, ControlNetRequest, control_image_field
 
 
 class ControlNet(ModeHandler):

@@ -6,7 +6,7 @@ from typing import Any
 
 from models.modes.base import ImageInput, Images, ModeHandler, Prepared, SubmitLimits, fit, job_size
 from schemas.errors import RequestInvalid
-from schemas.generation import Img2ImgRequest
+from schemas.requests import Img2ImgRequest
 
 
 class Img2Img(ModeHandler):

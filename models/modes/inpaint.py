@@ -9,7 +9,7 @@ from PIL import Image, ImageFilter, ImageOps
 from models.inpaint_area import crop_for_repaint, paste_back, repaint_box
 from models.modes.base import ImageInput, Images, ModeHandler, Prepared, Staged, SubmitLimits, fit, job_size
 from schemas.errors import GenerationFailed, RequestInvalid
-from schemas.generation import InpaintRequest, ResizeMode
+from schemas.requests import InpaintRequest, ResizeMode
 
 
 class Inpaint(ModeHandler):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models.modes.base import HiresPlan, ModeHandler
-from schemas.generation import Txt2ImgRequest
+from schemas.requests import Txt2ImgRequest
 
 HIRES_FIELDS = {"hr_scale", "hr_upscaler", "hr_steps", "hr_denoise"}
 

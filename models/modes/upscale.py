@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models.modes.base import ImageInput, Images, ModeHandler, Prepared, SubmitLimits
 from schemas.errors import RequestInvalid
-from schemas.upscale import UpscaleRequest
+from schemas.requests import UpscaleRequest
 from schemas.upscalers import check_passes
 
 

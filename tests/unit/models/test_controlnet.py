@@ -16,8 +16,8 @@ from models.generate import LoraFile, RunOptions, run_generation
 from models.manager import ModelManager
 from models.registry import ModelRegistry
 from schemas.errors import ModelNotFound
-from schemas.generation import ControlNetRequest, Txt2ImgRequest, control_image_field
 from schemas.models import Arch, ModelType
+from schemas.requests import ControlNetRequest, Txt2ImgRequest, control_image_field
 
 
 @pytest.fixture(scope="module")

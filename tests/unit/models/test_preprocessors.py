@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from models.preprocessors import canny, preprocess
-from schemas.generation import ControlNetUnit
+from schemas.requests import ControlNetUnit
 
 
 def grey_square(value: int = 255, background: int = 0) -> Image.Image:
