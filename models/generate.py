@@ -131,17 +131,6 @@ def run_generation(
         guide = DifferentialGuide(pipeline, inputs["init_image"], inputs["change_map"], seeds)
     generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
     prompt, _ = request.all_loras()
-    every = options.preview_every if options.on_preview is not None else 0
-
-    def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-        done = step + 1
-        if guide is not None:
-            tensors["latents"] = guide.apply(pipe, step, tensors["latents"])
-        if options.on_preview is not None and every > 0 and done % every == 0:
-            options.on_preview(done, tensors["latents"])
-        on_step(done, pipe.num_timesteps)
-        return tensors
-
     with (
         loras_applied(pipeline, options.loras),
         embeddings_applied(pipeline, options.embeddings),
@@ -155,37 +144,50 @@ def run_generation(
             guidance_scale=request.cfg_scale,
             num_images_per_prompt=len(seeds),
             generator=generators,
-            callback_on_step_end=step_end,
+            callback_on_step_end=_step_end(on_step, options, guide),
             **handler.pipeline_arguments(request, staged.inputs),
         )
     images = list(output.images)
     plan = handler.hires(request)
     if plan is not None:
-        images = _hires_pass(base, request, plan, images, seeds, on_step, options)
+        images = _hires_pass(base, request, plan, list(zip(images, seeds, strict=True)), on_step, options)
     if guide is not None:
         return [keep_black_areas(image, inputs["init_image"], inputs["change_map"]) for image in images]
     return staged.finish(images)
+
+
+def _step_end(on_step: StepCallback, options: RunOptions, guide: DifferentialGuide | None) -> Any:
+    """The pipeline's step callback: the differential guide, previews every ``preview_every`` steps, progress."""
+    every = options.preview_every if options.on_preview is not None else 0
+
+    def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        done = step + 1
+        if guide is not None:
+            tensors["latents"] = guide.apply(pipe, step, tensors["latents"])
+        if options.on_preview is not None and every > 0 and done % every == 0:
+            options.on_preview(done, tensors["latents"])
+        on_step(done, pipe.num_timesteps)
+        return tensors
+
+    return step_end
 
 
 def _hires_pass(
     base: Any,
     request: AnyRequest,
     plan: HiresPlan,
-    images: list[Any],
-    seeds: list[int],
+    first_pass: list[tuple[Any, int]],
     on_step: StepCallback,
     options: RunOptions,
 ) -> list[Any]:
-    """Hires fix: upscale the first pass, then refine it with img2img at the plan's strength (A1111's two passes).
-
-    Seven parameters: the first pass's images and seeds and the job's callbacks and options all feed this one
-    stage; bundling them again would only rename :func:`run_generation`'s own arguments."""
+    """Hires fix: upscale the first pass (images with their seeds), then refine each with img2img at the plan's
+    strength (A1111's two passes)."""
     import torch
 
     resize = options.hires_upscale or (lambda image, size: image.resize(size, RESAMPLING[plan.upscaler]))
-    upscaled = [resize(image, plan.size) for image in images]
+    upscaled = [(resize(image, plan.size), seed) for image, seed in first_pass]
     if plan.strength == 0:
-        return upscaled
+        return [image for image, _ in upscaled]
     pipeline = _mode_pipeline(base, request, "img2img", RunOptions(vae=options.vae))
     prompt, _ = request.all_loras()
 
@@ -199,7 +201,7 @@ def _hires_pass(
         embeddings_applied(pipeline, options.embeddings),
         torch.inference_mode(),
     ):
-        for image, seed in zip(upscaled, seeds, strict=True):  # one at a time: each image keeps its own seed
+        for image, seed in upscaled:  # one at a time: each image keeps its own seed
             output = pipeline(
                 prompt=prompt,
                 negative_prompt=request.negative_prompt or None,
