@@ -159,14 +159,7 @@ class AsyncClient(ClientBase[httpx.AsyncBaseTransport]):
 
     async def _send(self, call: Call) -> Reply:
         try:
-            response = await self._http.request(
-                call.method,
-                call.path,
-                json=call.json,
-                params=dict(call.params) if call.params else None,
-                files=dict(call.files) if call.files else None,
-                headers=dict(call.headers),
-            )
+            response = await self._http.request(call.method, call.path, **call.options())
         except httpx.TransportError as exc:
             raise ConnectionFailed(connection_problem(self.base_url, exc)) from exc
         return Reply(response.status_code, response.headers, response.content)

@@ -164,14 +164,7 @@ class Client(ClientBase[httpx.BaseTransport]):
 
     def _send(self, call: Call) -> Reply:
         try:
-            response = self._http.request(
-                call.method,
-                call.path,
-                json=call.json,
-                params=dict(call.params) if call.params else None,
-                files=dict(call.files) if call.files else None,
-                headers=dict(call.headers),
-            )
+            response = self._http.request(call.method, call.path, **call.options())
         except httpx.TransportError as exc:
             raise ConnectionFailed(connection_problem(self.base_url, exc)) from exc
         return Reply(response.status_code, response.headers, response.content)

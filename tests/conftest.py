@@ -227,6 +227,13 @@ def add_user(stack: Stack, name: str, password: str, role: str = "user") -> None
     assert result.returncode == 0, result.stderr
 
 
+def create_api_key(stack: Stack, owner: str, name: str = "t") -> str:
+    """A new API key of ``owner`` on ``stack`` (``sdqueue keys create``)."""
+    result = run_cli(stack, "keys", "create", "--owner", owner, "--name", name)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def service_env(redis_url: str, data_dir: Path, models_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SDQ_")}
     env.update(
