@@ -54,8 +54,13 @@ def client_address_of(request: Request, auth: AuthDep) -> str:
 ClientAddress = Annotated[str, Depends(client_address_of)]
 
 
-def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    async def check(principal: CurrentPrincipal) -> Principal:
+def require_scope(
+    scope: Scope, principal_of: Callable[..., Coroutine[Any, Any, Principal]] = current_principal
+) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that answers the principal ``principal_of`` finds (default: the API's credentials) when it
+    has ``scope``, else 403 naming the scope (the drop-in facades pass their own credential reader)."""
+
+    async def check(principal: Principal = Depends(principal_of)) -> Principal:  # noqa: B008 (a local dependency)
         if not principal.has_scope(scope):
             raise Forbidden(f"this needs the scope {scope.value!r}")
         return principal

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,57 +10,34 @@ import anyio
 import httpx
 
 from client import api
-from client.api import DEFAULT_SERVER, USER_AGENT
+from client.api import USER_AGENT
 from client.async_job import AsyncJob
+from client.base import ClientBase
 from client.errors import ConnectionFailed, connection_problem
 from client.events import Follower, JobEvent, StreamBroken, is_transient
 from client.flow import Authenticate, Call, Flow, Reply, Sleep, exchange
 from client.images import image_file
 from client.problems import error_from_response
-from client.retry import RetryPolicy
 from client.sse import SSEParser
 from client.submission import endpoint, prepare
-from client.tokens import Credentials
-from schemas.auth import Me, TokenPair
-from schemas.generation import ControlNetRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
+from schemas.auth import Me
 from schemas.jobs import CancelResult, JobAccepted, JobPage, JobView, QueueView
 from schemas.models import ModelEntry, ModelPage, ModelType
-from schemas.upscale import AnyJobRequest, UpscaleRequest
+from schemas.requests import (
+    AnyJobRequest,
+    ControlNetRequest,
+    Img2ImgRequest,
+    InpaintRequest,
+    Txt2ImgRequest,
+    UpscaleRequest,
+)
 
 
-class AsyncClient:
+class AsyncClient(ClientBase[httpx.AsyncBaseTransport]):
     """The async twin of :class:`~client.sync_client.Client`: the same arguments and methods, awaited; an
     async context manager. Generation methods return an :class:`AsyncJob`."""
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_SERVER,
-        *,
-        api_key: str | None = None,
-        token: str | None = None,
-        refresh_token: str | None = None,
-        token_expires_at: float | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        refresh_margin: float | None = None,
-        on_tokens: Callable[[TokenPair, float], None] | None = None,
-        timeout: float = 30.0,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.credentials = Credentials(
-            api_key=api_key,
-            token=token,
-            refresh_token=refresh_token,
-            expires_at=token_expires_at,
-            username=username,
-            password=password,
-            refresh_margin=refresh_margin,
-            on_tokens=on_tokens,
-        )
-        self.retry = retry or RetryPolicy()
-        self.follow_options: dict[str, Any] = {}
+    def _open(self, timeout: float, transport: httpx.AsyncBaseTransport | None) -> None:
         self._lock = anyio.Lock()
         self._http = httpx.AsyncClient(
             base_url=self.base_url, timeout=timeout, transport=transport, headers={"User-Agent": USER_AGENT}
@@ -182,14 +159,7 @@ class AsyncClient:
 
     async def _send(self, call: Call) -> Reply:
         try:
-            response = await self._http.request(
-                call.method,
-                call.path,
-                json=call.json,
-                params=dict(call.params) if call.params else None,
-                files=dict(call.files) if call.files else None,
-                headers=dict(call.headers),
-            )
+            response = await self._http.request(call.method, call.path, **call.options())
         except httpx.TransportError as exc:
             raise ConnectionFailed(connection_problem(self.base_url, exc)) from exc
         return Reply(response.status_code, response.headers, response.content)

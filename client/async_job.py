@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Literal, overload
 
 import anyio
 
+from client.base import JobBase
 from client.errors import ConnectionFailed, Unavailable, WaitTimeout, local_problem
 from client.events import Follower, JobEvent, StreamBroken
 from client.images import open_image, save_plan
-from schemas.jobs import CancelResult, JobAccepted, JobView
+from schemas.jobs import CancelResult, JobView
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -19,17 +20,8 @@ if TYPE_CHECKING:
     from client.async_client import AsyncClient
 
 
-class AsyncJob:
-    def __init__(
-        self, client: AsyncClient, job_id: str, *, accepted: JobAccepted | None = None, view: JobView | None = None
-    ) -> None:
-        self.client = client
-        self.id = job_id
-        self.accepted = accepted
-        self.view = view
-
-    def __repr__(self) -> str:
-        return f"AsyncJob({self.id!r}, status={self.view.status.value if self.view else 'queued'!r})"
+class AsyncJob(JobBase["AsyncClient"]):
+    client: AsyncClient
 
     async def refresh(self) -> JobView:
         self.view = await self.client.job_view(self.id)

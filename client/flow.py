@@ -30,6 +30,15 @@ class Call:
     headers: Mapping[str, str] = field(default_factory=dict)
     authenticated: bool = True
 
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments of ``httpx.Client.request`` (and the async one's) besides method and path."""
+        return {
+            "json": self.json,
+            "params": dict(self.params) if self.params else None,
+            "files": dict(self.files) if self.files else None,
+            "headers": dict(self.headers),
+        }
+
 
 @dataclass(frozen=True)
 class Reply:

@@ -17,8 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from client.images import is_local_image
 from client.problems import invalid_from_validation
-from schemas.generation import ControlNetRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
-from schemas.upscale import UpscaleRequest
+from schemas.requests import ControlNetRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest, UpscaleRequest
 
 REQUEST_MODELS: dict[str, type[BaseModel]] = {
     "txt2img": Txt2ImgRequest,

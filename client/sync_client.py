@@ -4,32 +4,37 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Generator, Mapping
 from datetime import datetime
 from typing import Any
 
 import httpx
 
 from client import api
-from client.api import DEFAULT_SERVER, USER_AGENT
+from client.api import USER_AGENT
+from client.base import ClientBase
 from client.errors import ConnectionFailed, connection_problem
 from client.events import Follower, JobEvent, StreamBroken, is_transient
 from client.flow import Authenticate, Call, Flow, Reply, Sleep, exchange
 from client.images import image_file
 from client.problems import error_from_response
-from client.retry import RetryPolicy
 from client.sse import SSEParser
 from client.submission import endpoint, prepare
 from client.sync_job import Job
-from client.tokens import Credentials
-from schemas.auth import Me, TokenPair
-from schemas.generation import ControlNetRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
+from schemas.auth import Me
 from schemas.jobs import CancelResult, JobAccepted, JobPage, JobView, QueueView
 from schemas.models import ModelEntry, ModelPage, ModelType
-from schemas.upscale import AnyJobRequest, UpscaleRequest
+from schemas.requests import (
+    AnyJobRequest,
+    ControlNetRequest,
+    Img2ImgRequest,
+    InpaintRequest,
+    Txt2ImgRequest,
+    UpscaleRequest,
+)
 
 
-class Client:
+class Client(ClientBase[httpx.BaseTransport]):
     """``Client(base_url, api_key=... | token=... | username=..., password=...)``; a context manager.
 
     Generation methods take a request model or keyword fields and return a :class:`Job` at once; ``job.wait()``
@@ -37,35 +42,7 @@ class Client:
     after ``Retry-After`` within ``retry`` (a :class:`RetryPolicy`).
     """
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_SERVER,
-        *,
-        api_key: str | None = None,
-        token: str | None = None,
-        refresh_token: str | None = None,
-        token_expires_at: float | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        refresh_margin: float | None = None,
-        on_tokens: Callable[[TokenPair, float], None] | None = None,
-        timeout: float = 30.0,
-        retry: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.credentials = Credentials(
-            api_key=api_key,
-            token=token,
-            refresh_token=refresh_token,
-            expires_at=token_expires_at,
-            username=username,
-            password=password,
-            refresh_margin=refresh_margin,
-            on_tokens=on_tokens,
-        )
-        self.retry = retry or RetryPolicy()
-        self.follow_options: dict[str, Any] = {}
+    def _open(self, timeout: float, transport: httpx.BaseTransport | None) -> None:
         self._lock = threading.RLock()
         self._http = httpx.Client(
             base_url=self.base_url, timeout=timeout, transport=transport, headers={"User-Agent": USER_AGENT}
@@ -187,14 +164,7 @@ class Client:
 
     def _send(self, call: Call) -> Reply:
         try:
-            response = self._http.request(
-                call.method,
-                call.path,
-                json=call.json,
-                params=dict(call.params) if call.params else None,
-                files=dict(call.files) if call.files else None,
-                headers=dict(call.headers),
-            )
+            response = self._http.request(call.method, call.path, **call.options())
         except httpx.TransportError as exc:
             raise ConnectionFailed(connection_problem(self.base_url, exc)) from exc
         return Reply(response.status_code, response.headers, response.content)

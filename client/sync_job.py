@@ -8,10 +8,11 @@ from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
+from client.base import JobBase
 from client.errors import ConnectionFailed, Unavailable, WaitTimeout, local_problem
 from client.events import Follower, JobEvent, StreamBroken
 from client.images import open_image, save_plan
-from schemas.jobs import CancelResult, JobAccepted, JobView
+from schemas.jobs import CancelResult, JobView
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -19,17 +20,8 @@ if TYPE_CHECKING:
     from client.sync_client import Client
 
 
-class Job:
-    def __init__(
-        self, client: Client, job_id: str, *, accepted: JobAccepted | None = None, view: JobView | None = None
-    ) -> None:
-        self.client = client
-        self.id = job_id
-        self.accepted = accepted
-        self.view = view
-
-    def __repr__(self) -> str:
-        return f"Job({self.id!r}, status={self.view.status.value if self.view else 'queued'!r})"
+class Job(JobBase["Client"]):
+    client: Client
 
     def refresh(self) -> JobView:
         """Fetch the job's current view (also kept in ``.view``)."""

@@ -35,6 +35,9 @@ class Credentials:
         on_tokens: Callable[[TokenPair, float], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """Nine keyword parameters: the three kinds of credentials and their token state, each optional; the constructor
+        checks that exactly one kind is given.
+        """
         kinds = [name for name, given in (("api_key", api_key), ("token", token), ("username", username)) if given]
         if len(kinds) > 1:
             raise TypeError(f"give one of api_key, token or username/password, not {' and '.join(kinds)}")

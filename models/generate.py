@@ -6,25 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from models.differential import DifferentialGuide, keep_black_areas
-from models.inpaint_area import crop_for_repaint, paste_back, repaint_box
+from models.modes import HiresPlan, handler_for
 from models.samplers import make_scheduler
 from models.upscale import RESAMPLING
-from schemas.errors import GenerationFailed
-from schemas.generation import (
-    AnyRequest,
-    ControlNetRequest,
-    Img2ImgRequest,
-    InpaintRequest,
-    Txt2ImgRequest,
-    control_image_field,
-)
+from schemas.requests import AnyRequest
 
 StepCallback = Callable[[int, int], None]
 """Called after each denoising step with (steps done, steps in all). An exception it raises aborts the run."""
@@ -32,27 +22,23 @@ PreviewCallback = Callable[[int, Any], None]
 """Called every ``preview_every`` steps with (steps done, the current latents)."""
 
 
-def _mode_pipeline(
-    base: Any, request: AnyRequest, vae: Any | None, mode: str | None = None, controlnets: list[Any] | None = None
-) -> Any:
-    """The pipeline of ``mode`` (default: the request's) sharing ``base``'s weights, with a fresh scheduler
-    (from_pipe: no reload). With ``controlnets``, the ControlNet variant of that mode (several: a
-    MultiControlNetModel); a controlnet request is txt2img, or img2img when it has an init image."""
+def _mode_pipeline(base: Any, request: AnyRequest, kind: str, options: RunOptions) -> Any:
+    """The pipeline of ``kind`` (txt2img, img2img, inpaint) sharing ``base``'s weights, with a fresh scheduler
+    (from_pipe: no reload) and the job's VAE; with ControlNets, the ControlNet variant of that kind (several: a
+    MultiControlNetModel)."""
     from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
 
     scheduler = make_scheduler(request.sampler, request.scheduler, base.scheduler.config)
     overrides: dict[str, Any] = {"scheduler": scheduler}
-    if vae is not None:
-        overrides["vae"] = vae
+    if options.vae is not None:
+        overrides["vae"] = options.vae
+    controlnets = options.controlnets
     if controlnets:
         overrides["controlnet"] = controlnets[0] if len(controlnets) == 1 else controlnets
-    mode = mode or request.mode
-    if isinstance(request, ControlNetRequest) and mode == "controlnet":
-        mode = "img2img" if request.init_image is not None else "txt2img"
-    kind = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}.get(
-        mode, AutoPipelineForText2Image
+    auto = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}.get(
+        kind, AutoPipelineForText2Image
     )
-    pipeline = kind.from_pipe(base, **overrides)
+    pipeline = auto.from_pipe(base, **overrides)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
 
@@ -97,63 +83,57 @@ def loras_applied(pipeline: Any, loras: list[LoraFile]) -> Iterator[None]:
         pipeline.unload_lora_weights()
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """What the worker loaded for a job beside its base pipeline, and how it wants previews.
+
+    ``controlnets``: the loaded models of a controlnet request's units, in order; ``hires_upscale(image, size)``
+    replaces the hires fix's Pillow resampler (a model upscaler); ``on_preview`` is called every ``preview_every``
+    steps with the current latents.
+    """
+
+    loras: list[LoraFile] = field(default_factory=list)
+    vae: Any | None = None
+    embeddings: list[tuple[str, Path]] = field(default_factory=list)
+    controlnets: list[Any] | None = None
+    hires_upscale: Callable[[Any, tuple[int, int]], Any] | None = None
+    on_preview: PreviewCallback | None = None
+    preview_every: int = 0
+
+
 def run_generation(
     base: Any,
     request: AnyRequest,
     seeds: list[int],
     on_step: StepCallback,
-    on_preview: PreviewCallback | None = None,
-    preview_every: int = 0,
-    loras: list[LoraFile] | None = None,
-    vae: Any | None = None,
-    embeddings: list[tuple[str, Path]] | None = None,
     inputs: dict[str, Any] | None = None,
-    hires_upscale: Callable[[Any, tuple[int, int]], Any] | None = None,
-    controlnets: list[Any] | None = None,
+    options: RunOptions | None = None,
 ) -> list[Any]:
     """Generate ``len(seeds)`` PIL images; image i uses a CPU generator seeded with ``seeds[i]``.
 
     CPU generators make a seed give the same initial noise on every device (as A1111's CPU RNG option).
-    ``inputs`` holds the prepared images of img2img (``init_image``), inpaint (``image``, ``mask``; at the
-    image's own size for ``inpaint_full_res``, whose results keep that size) and controlnet
-    (``control_image_<n>``, optional ``init_image``); ``controlnets`` the loaded models of a controlnet request's
-    units, in order.
-    ``hires_upscale(image, size)`` replaces the hires fix's Pillow resampler (a model upscaler).
+    ``inputs`` holds the prepared images the API wrote for the job (see the mode's handler in
+    :mod:`models.modes`); everything that differs by mode (pipeline kind and arguments, cropping and pasting back,
+    the hires pass) comes from that handler.
     """
     import torch
 
+    handler = handler_for(request)
+    options = options or RunOptions()
     inputs = inputs or {}
-    if isinstance(request, Img2ImgRequest | ControlNetRequest) and request.denoising_strength == 0:
-        return [inputs["init_image"].copy() for _ in seeds]  # nothing to denoise: the input as it is
-    box = None
-    if isinstance(request, InpaintRequest) and request.inpaint_full_res:
-        # Only masked: repaint the box around the mask at width x height; the full-size inputs stay for the paste
-        width, height = request.width, request.height
-        assert width is not None and height is not None, "the API fills in the size"
-        box = repaint_box(inputs["mask"], request.inpaint_full_res_padding, width, height)
-        if box is None:
-            raise GenerationFailed("the mask selects nothing: inpaint_full_res has no area to repaint")
-        crop, crop_mask = crop_for_repaint(inputs["image"], inputs["mask"], box, width, height)
-        full_inputs, inputs = inputs, {**inputs, "image": crop, "mask": crop_mask}
-    pipeline = _mode_pipeline(base, request, vae, controlnets=controlnets)
+    unchanged = handler.unchanged_input(request)
+    if unchanged is not None:
+        return [inputs[unchanged].copy() for _ in seeds]  # nothing to denoise: the input as it is
+    staged = handler.stage(request, inputs)
+    pipeline = _mode_pipeline(base, request, handler.pipeline_kind(request), options)
     guide = None
-    if isinstance(request, Img2ImgRequest) and "change_map" in inputs:
+    if "change_map" in staged.inputs:  # differential img2img
         guide = DifferentialGuide(pipeline, inputs["init_image"], inputs["change_map"], seeds)
     generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
     prompt, _ = request.all_loras()
-
-    def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-        done = step + 1
-        if guide is not None:
-            tensors["latents"] = guide.apply(pipe, step, tensors["latents"])
-        if on_preview is not None and preview_every > 0 and done % preview_every == 0:
-            on_preview(done, tensors["latents"])
-        on_step(done, pipe.num_timesteps)
-        return tensors
-
     with (
-        loras_applied(pipeline, loras or []),
-        embeddings_applied(pipeline, embeddings or []),
+        loras_applied(pipeline, options.loras),
+        embeddings_applied(pipeline, options.embeddings),
         torch.inference_mode(),
     ):
         output = pipeline(
@@ -164,43 +144,51 @@ def run_generation(
             guidance_scale=request.cfg_scale,
             num_images_per_prompt=len(seeds),
             generator=generators,
-            callback_on_step_end=step_end,
-            **_mode_arguments(request, inputs),
+            callback_on_step_end=_step_end(on_step, options, guide),
+            **handler.pipeline_arguments(request, staged.inputs),
         )
     images = list(output.images)
-    if isinstance(request, Txt2ImgRequest) and request.hires_size is not None:
-        resize = hires_upscale or (lambda image, size: image.resize(size, RESAMPLING[request.hr_upscaler]))
-        images = _hires_pass(base, request, images, seeds, on_step, vae, loras or [], embeddings or [], resize)
+    plan = handler.hires(request)
+    if plan is not None:
+        images = _hires_pass(base, request, plan, list(zip(images, seeds, strict=True)), on_step, options)
     if guide is not None:
         return [keep_black_areas(image, inputs["init_image"], inputs["change_map"]) for image in images]
-    if box is not None:
-        # Scale each repainted crop back into the full-size original, through the full-size mask.
-        return [paste_back(image, full_inputs["image"], full_inputs["mask"], box) for image in images]
-    if isinstance(request, InpaintRequest):
-        # Paste the original back wherever the (blurred) mask is black: those pixels are returned unchanged.
-        return [Image.composite(image, inputs["image"], inputs["mask"]) for image in images]
-    return images
+    return staged.finish(images)
+
+
+def _step_end(on_step: StepCallback, options: RunOptions, guide: DifferentialGuide | None) -> Any:
+    """The pipeline's step callback: the differential guide, previews every ``preview_every`` steps, progress."""
+    every = options.preview_every if options.on_preview is not None else 0
+
+    def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        done = step + 1
+        if guide is not None:
+            tensors["latents"] = guide.apply(pipe, step, tensors["latents"])
+        if options.on_preview is not None and every > 0 and done % every == 0:
+            options.on_preview(done, tensors["latents"])
+        on_step(done, pipe.num_timesteps)
+        return tensors
+
+    return step_end
 
 
 def _hires_pass(
     base: Any,
-    request: Txt2ImgRequest,
-    images: list[Any],
-    seeds: list[int],
+    request: AnyRequest,
+    plan: HiresPlan,
+    first_pass: list[tuple[Any, int]],
     on_step: StepCallback,
-    vae: Any | None,
-    loras: list[LoraFile],
-    embeddings: list[tuple[str, Path]],
-    resize: Callable[[Any, tuple[int, int]], Any],
+    options: RunOptions,
 ) -> list[Any]:
-    """Hires fix: upscale the first pass, then refine it with img2img at ``hr_denoise`` (A1111's two passes)."""
+    """Hires fix: upscale the first pass (images with their seeds), then refine each with img2img at the plan's
+    strength (A1111's two passes)."""
     import torch
 
-    assert request.hires_size is not None
-    upscaled = [resize(image, request.hires_size) for image in images]
-    if request.hr_denoise == 0:
-        return upscaled
-    pipeline = _mode_pipeline(base, request, vae, mode="img2img")
+    resize = options.hires_upscale or (lambda image, size: image.resize(size, RESAMPLING[plan.upscaler]))
+    upscaled = [(resize(image, plan.size), seed) for image, seed in first_pass]
+    if plan.strength == 0:
+        return [image for image, _ in upscaled]
+    pipeline = _mode_pipeline(base, request, "img2img", RunOptions(vae=options.vae))
     prompt, _ = request.all_loras()
 
     def step_end(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
@@ -208,14 +196,18 @@ def _hires_pass(
         return tensors
 
     refined = []
-    with loras_applied(pipeline, loras), embeddings_applied(pipeline, embeddings), torch.inference_mode():
-        for image, seed in zip(upscaled, seeds, strict=True):  # one at a time: each image keeps its own seed
+    with (
+        loras_applied(pipeline, options.loras),
+        embeddings_applied(pipeline, options.embeddings),
+        torch.inference_mode(),
+    ):
+        for image, seed in upscaled:  # one at a time: each image keeps its own seed
             output = pipeline(
                 prompt=prompt,
                 negative_prompt=request.negative_prompt or None,
                 image=image,
-                strength=request.hr_denoise,
-                num_inference_steps=request.hr_steps or request.steps,
+                strength=plan.strength,
+                num_inference_steps=plan.steps,
                 guidance_scale=request.cfg_scale,
                 clip_skip=request.clip_skip - 1 if request.clip_skip > 1 else None,
                 generator=torch.Generator("cpu").manual_seed(seed),
@@ -223,32 +215,3 @@ def _hires_pass(
             )
             refined.append(output.images[0])
     return refined
-
-
-def _mode_arguments(request: AnyRequest, inputs: dict[str, Any]) -> dict[str, Any]:
-    if isinstance(request, ControlNetRequest):
-        return _controlnet_arguments(request, inputs)
-    if isinstance(request, Img2ImgRequest):
-        return {"image": inputs["init_image"], "strength": request.strength}  # its size is the output size
-    size = {"width": request.width, "height": request.height}
-    if isinstance(request, InpaintRequest):
-        return {**size, "image": inputs["image"], "mask_image": inputs["mask"], "strength": request.strength}
-    return size
-
-
-def _controlnet_arguments(request: ControlNetRequest, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Control images and per-unit settings: one value for one ControlNet, a list (in unit order) for several."""
-    units = request.controlnets
-
-    def per_unit(values: list[Any]) -> Any:
-        return values if len(units) > 1 else values[0]
-
-    controls = per_unit([inputs[control_image_field(index)] for index in range(len(units))])
-    arguments = {
-        "controlnet_conditioning_scale": per_unit([unit.conditioning_scale for unit in units]),
-        "control_guidance_start": per_unit([unit.guidance_start for unit in units]),
-        "control_guidance_end": per_unit([unit.guidance_end for unit in units]),
-    }
-    if request.init_image is not None:  # img2img: the init image's size (fitted at submit) is the output size
-        return {**arguments, "image": inputs["init_image"], "control_image": controls, "strength": request.strength}
-    return {**arguments, "image": controls, "width": request.width, "height": request.height}

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from models.archive import open_zip, read_member, read_stored
-from models.pickle_machine import Call, Global, Persistent, Unsupported, run
+from models.pickle_machine import Call, Global, Persistent, Unsupported
+from models.pickle_ops import run
 from models.untrusted import InvalidModel, brief, element_count, open_regular
 
 # torch writes ~170 bytes of data.pkl per tensor: ~0.4 MB for an SDXL checkpoint; 8 MiB is 48,000 tensors (the

@@ -24,8 +24,8 @@ from pathlib import Path
 from models.scan import SINGLE_FILE_FORMATS, TEXT_SUFFIXES, EntryCache
 from models.untrusted import MAX_LISTED, list_folder
 from schemas.errors import FieldPath, ModelNotFound, RequestInvalid, body_loc
-from schemas.generation import MODEL_NAME_PATTERN
 from schemas.models import TYPE_FOLDERS, Arch, ModelEntry, ModelType
+from schemas.requests import MODEL_NAME_PATTERN
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.generation import Sampler, ScheduleType
+from schemas.requests import Sampler, ScheduleType
 
 # sampler -> (diffusers scheduler class name, extra config)
 _SCHEDULERS: dict[Sampler, tuple[str, dict[str, Any]]] = {

@@ -89,7 +89,10 @@ def upscale_image(
 ) -> Image.Image:
     """``image`` at ``size``: resampled with ``upscaler`` (a Pillow name), or run through ``descriptor``'s model
     (as often as needed) and then resized to the exact size with Lanczos. With ``max_pixels``, each pass is checked
-    before it runs: RequestInvalid naming ``fields`` when its output would be larger."""
+    before it runs: RequestInvalid naming ``fields`` when its output would be larger.
+
+    Nine parameters: the image, its target, the upscaler and its tiling, and the per-pass limit with the request
+    fields it names; the API's hires fix and upscale jobs pass different ones."""
     if descriptor is None:
         return image.resize(size, RESAMPLING[upscaler])
     if descriptor.tiling.name == "INTERNAL":

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.errors import Problem
 from schemas.keys import Priority
+from schemas.requests import JobRequest
 from schemas.safety import SafetyPlan, SafetyReport
-from schemas.upscale import JobRequest
 
 
 def input_image_path(data_dir: Path, job_id: str, field: str) -> Path:

@@ -19,7 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from schemas.watermark import VisibleWatermark, WatermarkOptions, WatermarkPosition
+from schemas.watermark import WatermarkSettings
 
 CONFIG_ENV = "SDQ_CONFIG"
 AUTH_MODES = ("none", "optional", "jwt", "api-key", "pam", "unix")
@@ -31,7 +31,7 @@ def config_file_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, WatermarkSettings):
     """Every knob of the service. Defaults serve a laptop: local Redis, ./data, ./models, 127.0.0.1."""
 
     model_config = SettingsConfigDict(env_prefix="SDQ_", extra="ignore", frozen=True)
@@ -199,24 +199,6 @@ class Settings(BaseSettings):
         "checks every image; unset: off.",
     )
 
-    # -- watermarks (docs/safety.md) -------------------------------------------------------------------
-    watermark_text: str | None = Field(None, description="Visible watermark text on every image; unset: none.")
-    watermark_position: WatermarkPosition = Field(
-        WatermarkPosition.BOTTOM_RIGHT, description="Where the visible watermark goes."
-    )
-    watermark_opacity: float = Field(0.5, ge=0, le=1, description="Visible watermark opacity.")
-    watermark_font_size: int | None = Field(None, ge=6, le=512, description="px; unset: 4% of the shorter side.")
-    watermark_font_color: tuple[int, int, int] = Field((255, 255, 255), description="Visible watermark RGB.")
-    watermark_margin: int = Field(16, ge=0, le=512, description="Visible watermark distance from the edges, px.")
-    watermark_font: Path | None = Field(
-        None, description="A TrueType/OpenType font file; unset: the font bundled with Pillow (Aileron Regular)."
-    )
-    invisible_watermark: bool = Field(
-        True, description="Embed an invisible DWT-DCT watermark (invisible-watermark) in images of 256x256 and up."
-    )
-    invisible_watermark_payload: str = Field(
-        "sdqueue", min_length=1, max_length=32, description="What the invisible watermark carries (ASCII)."
-    )
     cache_enabled: bool = Field(True, description="Result cache for requests with an explicit seed (docs/safety.md).")
     cache_max_bytes: int = Field(
         10 * 1024**3, ge=0, description="Bytes of cached images kept; the least recently used go first."
@@ -263,21 +245,6 @@ class Settings(BaseSettings):
     @property
     def auth_modes(self) -> frozenset[str]:
         return frozenset(self.auth.split(","))
-
-    def visible_mark(self, options: WatermarkOptions | None) -> VisibleWatermark | None:
-        """A request's visible-mark options over this server's defaults; None when there is no text."""
-        chosen = options or WatermarkOptions()
-        text = self.watermark_text if chosen.text is None else chosen.text
-        if not text:
-            return None
-        return VisibleWatermark(
-            text=text,
-            position=chosen.position or self.watermark_position,
-            opacity=self.watermark_opacity if chosen.opacity is None else chosen.opacity,
-            font_size=chosen.font_size or self.watermark_font_size,
-            font_color=chosen.font_color or self.watermark_font_color,
-            margin=self.watermark_margin if chosen.margin is None else chosen.margin,
-        )
 
     @property
     def auth_enabled(self) -> bool:

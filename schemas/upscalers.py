@@ -57,7 +57,10 @@ def check_passes(
     fields: tuple[str, str],
     why: str = "",
 ) -> None:
-    """Every pass of the plan from ``size`` to ``target`` within ``max_pixels`` (see :func:`check_pass`)."""
+    """Every pass of the plan from ``size`` to ``target`` within ``max_pixels`` (see :func:`check_pass`).
+
+    Seven parameters: the plan (sizes, factor), the limit, and what a refusal names (upscaler, fields, how the factor
+    is known)."""
     for pass_size in model_passes(size, target, factor):
         check_pass(pass_size, factor, max_pixels, upscaler, fields, why)
 

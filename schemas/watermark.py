@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,3 +57,41 @@ class WatermarkCheck(BaseModel):
     payload: str | None = Field(description="The payload read (null when the image is too small to carry one).")
     expected: str = Field(description="This server's payload (SDQ_INVISIBLE_WATERMARK_PAYLOAD).")
     detail: str
+
+
+class WatermarkSettings(BaseModel):
+    """The server's watermark settings (``SDQ_WATERMARK_*``, ``SDQ_INVISIBLE_WATERMARK*``; part of
+    :class:`schemas.settings.Settings`), and how a request's options combine with them."""
+
+    watermark_text: str | None = Field(None, description="Visible watermark text on every image; unset: none.")
+    watermark_position: WatermarkPosition = Field(
+        WatermarkPosition.BOTTOM_RIGHT, description="Where the visible watermark goes."
+    )
+    watermark_opacity: float = Field(0.5, ge=0, le=1, description="Visible watermark opacity.")
+    watermark_font_size: int | None = Field(None, ge=6, le=512, description="px; unset: 4% of the shorter side.")
+    watermark_font_color: tuple[int, int, int] = Field((255, 255, 255), description="Visible watermark RGB.")
+    watermark_margin: int = Field(16, ge=0, le=512, description="Visible watermark distance from the edges, px.")
+    watermark_font: Path | None = Field(
+        None, description="A TrueType/OpenType font file; unset: the font bundled with Pillow (Aileron Regular)."
+    )
+    invisible_watermark: bool = Field(
+        True, description="Embed an invisible DWT-DCT watermark (invisible-watermark) in images of 256x256 and up."
+    )
+    invisible_watermark_payload: str = Field(
+        "sdqueue", min_length=1, max_length=32, description="What the invisible watermark carries (ASCII)."
+    )
+
+    def visible_mark(self, options: WatermarkOptions | None) -> VisibleWatermark | None:
+        """A request's visible-mark options over this server's defaults; None when there is no text."""
+        chosen = options or WatermarkOptions()
+        text = self.watermark_text if chosen.text is None else chosen.text
+        if not text:
+            return None
+        return VisibleWatermark(
+            text=text,
+            position=chosen.position or self.watermark_position,
+            opacity=self.watermark_opacity if chosen.opacity is None else chosen.opacity,
+            font_size=chosen.font_size or self.watermark_font_size,
+            font_color=chosen.font_color or self.watermark_font_color,
+            margin=self.watermark_margin if chosen.margin is None else chosen.margin,
+        )

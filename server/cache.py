@@ -21,13 +21,13 @@ from rq.registry import FinishedJobRegistry
 from rq.results import Result
 
 from models.hashing import compute_sha256, content_sha256
+from models.modes import handler_for
 from models.registry import ModelRegistry
-from schemas.generation import Txt2ImgRequest, mentions
 from schemas.jobs import JobPayload, JobResult
 from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event
 from schemas.models import ModelType
+from schemas.requests import AnyJobRequest, is_resampler, mentions
 from schemas.settings import Settings
-from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
 from schemas.version import VERSION
 from server.images import UPLOAD_ID, upload_path
 from store.cache import CacheEntry, take_entry
@@ -46,20 +46,14 @@ SETTING_PREFIXES = ("safety", "detoxify", "nsfw", "device", "precision", "attent
 
 
 def _unused(request: AnyJobRequest) -> set[str]:
-    """Fields that cannot change this request's pixels: the always-ignored ones, the hires-fix fields without a
-    hires pass, and ``prompt`` when a prompt batch replaces it."""
-    unused = set(NOT_PIXELS)
-    if isinstance(request, Txt2ImgRequest):
-        if request.hires_size is None:
-            unused |= {"hr_scale", "hr_upscaler", "hr_steps", "hr_denoise"}
-        if request.prompts:
-            unused.add("prompt")
-    return unused
+    """Fields that cannot change this request's pixels: the always-ignored ones and the mode's (see
+    :meth:`models.modes.ModeHandler.unused_fields`)."""
+    return NOT_PIXELS | handler_for(request).unused_fields(request)
 
 
 def is_deterministic(request: AnyJobRequest) -> bool:
     """Whether the request always gives the same pixels: an explicit seed (upscales have no randomness)."""
-    return isinstance(request, UpscaleRequest) or request.seed != -1
+    return handler_for(request).is_deterministic(request)
 
 
 class RequestKeys:
@@ -72,12 +66,13 @@ class RequestKeys:
 
     def key(self, request: AnyJobRequest, model: str) -> str:
         fields = self._resolve(request.model_dump(mode="json", exclude=_unused(request)), None)
+        generates = handler_for(request).generates
         canonical = {
             "v": [KEY_VERSION, VERSION],
             "request": fields,
-            "model": model if isinstance(request, UpscaleRequest) else self._model_hash(ModelType.CHECKPOINT, model),
-            "embeddings": self._embeddings(request),
-            "watermark": None if isinstance(request, UpscaleRequest) else self._watermark(request),
+            "model": self._model_hash(ModelType.CHECKPOINT, model) if generates else model,
+            "embeddings": self._embeddings(request) if generates else {},
+            "watermark": self._watermark(request) if generates else None,
             "settings": {
                 name: value
                 for name, value in self.settings.model_dump(mode="json").items()
@@ -106,9 +101,7 @@ class RequestKeys:
             return f"hub:{entry.path}"
         return "sha256:" + content_sha256(self.redis, self.registry.models_dir / entry.path)
 
-    def _embeddings(self, request: AnyJobRequest) -> dict[str, str]:
-        if isinstance(request, UpscaleRequest):
-            return {}
+    def _embeddings(self, request: Any) -> dict[str, str]:
         text = " ".join([request.prompt, request.negative_prompt, *getattr(request, "prompts", [])])
         return {
             entry.name: self._model_hash(ModelType.EMBEDDING, entry.name)

@@ -84,7 +84,10 @@ async def viewable_job(
     exp: Annotated[int | None, Query(description="Expiry of a signed URL (epoch seconds).")] = None,
     sig: Annotated[str | None, Query(description="Signature of a signed URL.")] = None,
 ) -> Job:
-    """For images: a valid signed URL (as given in the job's image URLs), or an owner's credentials."""
+    """For images: a valid signed URL (as given in the job's image URLs), or an owner's credentials.
+
+    Eight parameters: FastAPI dependencies and query parameters (signed URL, credentials), each resolved by the
+    framework."""
     if auth.enabled and auth.is_signed(request.url.path, exp, sig):
         return await run_in_threadpool(jobs.fetch, job_id)
     principal = await current_principal(auth, bearer, api_key)

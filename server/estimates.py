@@ -7,7 +7,10 @@ from typing import Any, get_args
 from redis import Redis
 
 from models.registry import ModelRegistry
-from schemas.generation import (
+from schemas.jobs import Estimate
+from schemas.keys import Priority
+from schemas.models import ModelType
+from schemas.requests import (
     AnyRequest,
     ControlNetRequest,
     Img2ImgRequest,
@@ -15,12 +18,9 @@ from schemas.generation import (
     Preprocessor,
     Sampler,
     Txt2ImgRequest,
+    UpscaleRequest,
 )
-from schemas.jobs import Estimate
-from schemas.keys import Priority
-from schemas.models import ModelType
 from schemas.settings import Settings
-from schemas.upscale import UpscaleRequest
 from store.stepstats import read_step_stats
 
 

@@ -27,7 +27,6 @@ from typing import Any
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from schemas.errors import FieldPath, RequestInvalid, body_loc
-from schemas.generation import ResizeMode
 from schemas.jobs import upload_image_path
 from schemas.settings import Settings
 from server.fetch import FetchError, ImageFetcher
@@ -100,22 +99,6 @@ def _normalise(image: Image.Image, grey: bool) -> Image.Image:
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
     return image.convert("L" if grey else "RGB")
-
-
-def fit(image: Image.Image, width: int, height: int, mode: ResizeMode) -> Image.Image:
-    """Resize to width x height: stretch, crop to fill, or fit inside and pad (AUTOMATIC1111's resize modes)."""
-    if image.size == (width, height):
-        return image
-    if mode is ResizeMode.JUST_RESIZE:
-        return image.resize((width, height), Image.Resampling.LANCZOS)
-    if mode is ResizeMode.CROP_AND_RESIZE:
-        return ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS)
-    return ImageOps.pad(image, (width, height), Image.Resampling.LANCZOS, color="white")
-
-
-def snap(value: int) -> int:
-    """A size the models take: a multiple of 8 within 64..2048."""
-    return max(64, min(2048, value - value % 8))
 
 
 def write_png(image: Image.Image, path: Path) -> None:

@@ -8,10 +8,9 @@ from redis import Redis
 
 from models.registry import ModelRegistry
 from schemas.errors import FieldPath, RequestInvalid, body_loc
-from schemas.generation import AnyRequest, ControlNetRequest, Txt2ImgRequest
 from schemas.models import Arch, ModelEntry, ModelType
+from schemas.requests import AnyJobRequest, AnyRequest, ControlNetRequest, Txt2ImgRequest, UpscaleRequest, is_resampler
 from schemas.settings import Settings
-from schemas.upscale import AnyJobRequest, UpscaleRequest, is_resampler
 from schemas.upscalers import check_passes
 from store.upscaler_factors import known_factor
 

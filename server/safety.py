@@ -14,9 +14,9 @@ import re
 
 from auth.principal import Principal
 from schemas.errors import ContentBlocked, Forbidden
+from schemas.requests import AnyJobRequest, UpscaleRequest
 from schemas.safety import SafetyPlan
 from schemas.settings import Settings
-from schemas.upscale import AnyJobRequest, UpscaleRequest
 from store.metrics import Metrics
 
 WORD = re.compile(r"[^\s,.;:()\[\]{}<>\"|]+")

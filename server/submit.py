@@ -15,8 +15,8 @@ from auth.service import AuthService
 from schemas.errors import Forbidden, TooManyRequests
 from schemas.jobs import JobAccepted, JobPayload, JobStatus, Validation, input_folder
 from schemas.keys import RUN_JOB_TASK, Event, Priority
+from schemas.requests import AnyJobRequest
 from schemas.settings import Settings
-from schemas.upscale import AnyJobRequest
 from server.cache import RequestKeys, finish_from_cache, is_deterministic
 from server.inputs import InputStore
 from server.model_checks import ModelChecks

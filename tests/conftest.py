@@ -208,6 +208,32 @@ class Stack:
             stop_process(self.worker)
 
 
+def run_cli(stack: Stack, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``sdqueue <args>`` with ``stack``'s settings, in a fresh interpreter; output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        env=stack.env,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def add_user(stack: Stack, name: str, password: str, role: str = "user") -> None:
+    """A local account on ``stack`` (``sdqueue users add``), its password given on stdin."""
+    result = run_cli(stack, "users", "add", name, "--role", role, "--password-stdin", stdin=password + "\n")
+    assert result.returncode == 0, result.stderr
+
+
+def create_api_key(stack: Stack, owner: str, name: str = "t") -> str:
+    """A new API key of ``owner`` on ``stack`` (``sdqueue keys create``)."""
+    result = run_cli(stack, "keys", "create", "--owner", owner, "--name", name)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def service_env(redis_url: str, data_dir: Path, models_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SDQ_")}
     env.update(

@@ -8,26 +8,33 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, PngImagePlugin
 
-from schemas.generation import AnyRequest, ControlNetRequest, InpaintRequest, Txt2ImgRequest
+from models.modes import handler_for
 from schemas.jobs import ImageRecord, JobPayload, JobResult, WorkerTimings, finished_record
+from schemas.requests import AnyRequest
 from schemas.safety import SafetyReport
 from store.files import write_atomically
 
 THUMBNAIL_DIR = "thumbs"
+Started = tuple[float, float, float]
+"""perf_counter() readings: at the start, after loading, after generating."""
 
 
 def infotext(request: AnyRequest, seed: int, model: str, version: str) -> str:
-    """The AUTOMATIC1111 ``parameters`` text: prompt, negative prompt, then the settings line."""
+    """The AUTOMATIC1111 ``parameters`` text: prompt, negative prompt, then the settings line (the mode's own
+    entries come from its handler in :mod:`models.modes`)."""
+    handler = handler_for(request)
     prompt, loras = request.all_loras()
     lines = [prompt]
     if request.negative_prompt:
         lines.append(f"Negative prompt: {request.negative_prompt}")
+    strength = request.denoising_strength
     settings = [
         f"Steps: {request.steps}",
         f"Sampler: {request.sampler.label}",
@@ -35,49 +42,17 @@ def infotext(request: AnyRequest, seed: int, model: str, version: str) -> str:
         f"CFG scale: {request.cfg_scale:g}",
         f"Seed: {seed}",
         f"Size: {request.width}x{request.height}",
-        *([f"Denoising strength: {request.denoising_strength:g}"] if request.denoising_strength is not None else []),
-        *([f"Mask blur: {request.mask_blur}"] if isinstance(request, InpaintRequest) else []),
-        *(
-            ["Inpaint area: Only masked", f"Masked area padding: {request.inpaint_full_res_padding}"]
-            if isinstance(request, InpaintRequest) and request.inpaint_full_res
-            else []
-        ),
-        *(
-            [
-                f"Denoising strength: {request.hr_denoise:g}",
-                f"Hires upscale: {request.hr_scale:g}",
-                f"Hires steps: {request.hr_steps or request.steps}",
-                f"Hires upscaler: {request.hr_upscaler.capitalize()}",
-            ]
-            if isinstance(request, Txt2ImgRequest) and request.hires_size is not None
-            else []
-        ),
+        *([f"Denoising strength: {strength:g}"] if strength is not None else []),
+        *handler.infotext_sampling(request),
         f"Model: {model}",
         *([f"VAE: {request.vae}"] if request.vae else []),
         *([f"Clip skip: {request.clip_skip}"] if request.clip_skip > 1 else []),
-        *(_controlnet_texts(request) if isinstance(request, ControlNetRequest) else []),
+        *handler.infotext_extensions(request),
         *([f'Lora weights: "{", ".join(f"{lo.name}: {lo.weight:g}" for lo in loras)}"'] if loras else []),
         f"Version: sdqueue {version}",
     ]
     lines.append(", ".join(settings))
     return "\n".join(lines)
-
-
-def _controlnet_texts(request: ControlNetRequest) -> list[str]:
-    """One ``ControlNet N: "..."`` entry per unit, in the shape AUTOMATIC1111's ControlNet extension writes."""
-    texts = []
-    for index, unit in enumerate(request.controlnets):
-        parts = [
-            f"Module: {unit.preprocessor}",
-            f"Model: {unit.controlnet}",
-            f"Weight: {unit.conditioning_scale:g}",
-            f"Guidance Start: {unit.guidance_start:g}",
-            f"Guidance End: {unit.guidance_end:g}",
-        ]
-        if unit.preprocessor == "canny":
-            parts += [f"Threshold A: {unit.low_threshold}", f"Threshold B: {unit.high_threshold}"]
-        texts.append(f'ControlNet {index}: "{", ".join(parts)}"')
-    return texts
 
 
 def write_images(
@@ -104,29 +79,30 @@ def write_images(
     return records
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """A finished job's images and what their records say: ``seeds`` is empty for jobs without randomness
+    (upscales); ``texts`` the PNGs' infotexts; ``marks`` per-image record fields (the watermarks applied)."""
+
+    images: list[Image.Image]
+    seeds: list[int]
+    texts: list[str]
+    images_per_prompt: int = 1
+    marks: list[dict[str, Any]] | None = None
+    safety: SafetyReport | None = None
+
+
 def save_job(
-    folder: Path,
-    payload: JobPayload,
-    images: list[Image.Image],
-    seeds: list[int],
-    texts: list[str],
-    thumbnail_size: int,
-    *,
-    device: str,
-    started: tuple[float, float, float],
-    images_per_prompt: int = 1,
-    marks: list[dict[str, Any]] | None = None,
-    safety: SafetyReport | None = None,
+    folder: Path, payload: JobPayload, outputs: Outputs, thumbnail_size: int, device: str, started: Started
 ) -> JobResult:
     """Write a finished job's images, thumbnails and job.json; ``started`` is the perf_counter() readings at the
-    start, after loading and after generating; ``seeds`` is empty for jobs without randomness (upscales);
-    ``marks`` holds per-image record fields (the watermarks applied).
-    Returns the job's result."""
+    start, after loading and after generating. Returns the job's result."""
     begun, loaded, generated = started
-    records = write_images(folder, images, seeds or [0] * len(images), texts, thumbnail_size)
-    marks = marks or [{} for _ in records]
+    seeds = outputs.seeds
+    records = write_images(folder, outputs.images, seeds or [0] * len(outputs.images), outputs.texts, thumbnail_size)
+    marks = outputs.marks or [{} for _ in records]
     records = [
-        r.model_copy(update={"prompt_index": r.index // images_per_prompt, **mark})
+        r.model_copy(update={"prompt_index": r.index // outputs.images_per_prompt, **mark})
         for r, mark in zip(records, marks, strict=True)
     ]
     timings = WorkerTimings(
@@ -134,7 +110,9 @@ def save_job(
         generate_seconds=round(generated - loaded, 4),
         save_seconds=round(time.perf_counter() - generated, 4),
     )
-    result = JobResult(images=records, seeds=seeds, model=payload.model, device=device, timings=timings, safety=safety)
+    result = JobResult(
+        images=records, seeds=seeds, model=payload.model, device=device, timings=timings, safety=outputs.safety
+    )
     write_job_json(folder, finished_record(payload, result))
     return result
 

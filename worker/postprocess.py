@@ -12,7 +12,7 @@ from models.watermark import (
     can_carry_invisible,
     is_invisible_available,
 )
-from schemas.generation import AnyRequest
+from schemas.requests import AnyRequest
 from schemas.settings import Settings
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from models.safety import ImageChecker, flagged_categories, load_detoxify
 from schemas.errors import ContentBlocked, NsfwDetected
-from schemas.generation import AnyRequest
+from schemas.requests import AnyRequest
 from schemas.safety import SafetyPlan, SafetyReport
 from schemas.settings import Settings
 from store.metrics import Metrics

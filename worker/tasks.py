@@ -12,33 +12,33 @@ import logging
 import secrets
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from models.generate import LoraFile, run_generation
+from models.generate import LoraFile, RunOptions, run_generation
+from models.modes import handler_for
 from schemas.errors import AppError, GenerationFailed, JobTimedOut
-from schemas.generation import (
-    GREY_FIELDS,
-    IMAGE_FIELDS,
+from schemas.jobs import JobPayload, JobResult, input_image_path, upload_image_path
+from schemas.keys import Event
+from schemas.models import ModelType
+from schemas.requests import (
     SEED_MAX,
     AnyRequest,
     ControlNetRequest,
     Txt2ImgRequest,
+    UpscaleRequest,
     batch_seeds,
     mentions,
 )
-from schemas.jobs import JobPayload, JobResult, input_image_path, upload_image_path
-from schemas.keys import Event
-from schemas.models import ModelType
-from schemas.upscale import UpscaleRequest
 from schemas.version import VERSION
 from store.stepstats import StepStats, record_step_stats
 from worker import runtime
 from worker.caching import run_cached
-from worker.outputs import infotext, save_job
+from worker.outputs import Outputs, infotext, save_job
 from worker.postprocess import watermark
 from worker.reporter import JobCanceled, JobReporter, WorkerAborting
 from worker.transitions import record_error
@@ -124,11 +124,7 @@ def _generate(
     started = time.perf_counter()
     reporter.stage("loading", 0, request.steps)
     pipeline = context.manager.get(payload.model)
-    controlnets = (
-        [context.manager.get_controlnet(unit.controlnet) for unit in request.controlnets]
-        if isinstance(request, ControlNetRequest)
-        else None
-    )
+    options = _run_options(context, request, reporter)
     loaded = time.perf_counter()
     reporter.check_stop()
 
@@ -136,25 +132,12 @@ def _generate(
     texts: list[str] = []
     inputs = _input_images(context, payload)
     embeddings = _installed_embeddings(context)  # one scan of the folders per job, not per prompt
-    hires_upscale = hires_upscaler(context, request)
     for index, prompt in enumerate(prompts):
         part = request if len(prompts) == 1 else request.model_copy(update={"prompt": prompt, "prompts": []})
         part_seeds = seeds[index * request.batch_size : (index + 1) * request.batch_size]
         reporter.stage("denoising", 0, request.steps)
-        images += run_generation(
-            pipeline,
-            part,
-            part_seeds,
-            reporter.step,
-            on_preview=lambda step, latents: reporter.preview(step, context.previews.data_url(latents)),
-            preview_every=context.preview_every,
-            loras=_lora_files(context, part),
-            vae=context.manager.get_vae(request.vae) if request.vae else None,
-            embeddings=_embeddings_in(embeddings, part),
-            inputs=inputs,
-            hires_upscale=hires_upscale,
-            controlnets=controlnets,
-        )
+        part_options = replace(options, loras=_lora_files(context, part), embeddings=_embeddings_in(embeddings, part))
+        images += run_generation(pipeline, part, part_seeds, reporter.step, inputs, part_options)
         texts += [infotext(part, s, payload.model, VERSION) for s in part_seeds]
     images, nsfw = context.safety.check_images(report, images, context.metrics)
     images, marks = watermark(context.settings, request, images)
@@ -166,28 +149,37 @@ def _generate(
     return save_job(
         context.settings.outputs_dir / payload.job_id,
         payload,
-        images,
-        seeds,
-        texts,
+        Outputs(images, seeds, texts, request.batch_size, marks, report),
         context.settings.thumbnail_size,
-        device=context.manager.policy.describe(),
-        started=(started, loaded, generated),
-        images_per_prompt=request.batch_size,
-        marks=marks,
-        safety=report,
+        context.manager.policy.describe(),
+        (started, loaded, generated),
+    )
+
+
+def _run_options(context: runtime.WorkerContext, request: AnyRequest, reporter: JobReporter) -> RunOptions:
+    """The job's VAE, ControlNets and hires upscaler (loaded now), and its previews."""
+    return RunOptions(
+        vae=context.manager.get_vae(request.vae) if request.vae else None,
+        controlnets=[context.manager.get_controlnet(unit.controlnet) for unit in request.controlnets]
+        if isinstance(request, ControlNetRequest)
+        else None,
+        hires_upscale=hires_upscaler(context, request),
+        on_preview=lambda step, latents: reporter.preview(step, context.previews.data_url(latents)),
+        preview_every=context.preview_every,
     )
 
 
 def _input_images(context: runtime.WorkerContext, payload: JobPayload) -> dict[str, Any]:
-    """The prepared input images the API wrote for this job (RGB; masks grey)."""
+    """The prepared input images the API wrote for this job (RGB; masks grey), as its mode's handler names them."""
     from PIL import Image
 
+    handler = handler_for(payload.request)
     images = {}
-    for field in IMAGE_FIELDS[payload.request.mode]:
+    for field in handler.input_files:
         path = input_image_path(context.settings.data_dir, payload.job_id, field)
         if path.is_file():  # optional fields (change_map) exist only when given
             with Image.open(path) as image:
-                images[field] = image.convert("L" if field in GREY_FIELDS else "RGB")
+                images[field] = image.convert("L" if field in handler.grey_files else "RGB")
     return images
 
 

@@ -8,15 +8,15 @@ from typing import Any
 
 from PIL import Image
 
+from models.modes import handler_for
 from models.upscale import upscale_image
-from schemas.generation import AnyRequest, Txt2ImgRequest
 from schemas.jobs import JobPayload, JobResult, input_image_path
 from schemas.models import ModelType
-from schemas.upscale import UpscaleRequest, is_resampler
+from schemas.requests import AnyRequest, UpscaleRequest, is_resampler
 from schemas.version import VERSION
 from store.upscaler_factors import record_factor
 from worker import runtime
-from worker.outputs import save_job
+from worker.outputs import Outputs, save_job
 from worker.reporter import JobReporter
 
 Resize = Callable[[Image.Image, tuple[int, int]], Image.Image]
@@ -63,12 +63,10 @@ def run_upscale(
     return save_job(
         settings.outputs_dir / payload.job_id,
         payload,
-        [result],
-        [],
-        [text],
+        Outputs([result], [], [text]),
         settings.thumbnail_size,
-        device=context.manager.policy.describe(),
-        started=(started, loaded, generated),
+        context.manager.policy.describe(),
+        (started, loaded, generated),
     )
 
 
@@ -82,16 +80,17 @@ def load_model(context: runtime.WorkerContext, name: str, field: str) -> Any:
 
 def hires_upscaler(context: runtime.WorkerContext, request: AnyRequest) -> Resize | None:
     """The hires fix's model upscaler as a resize function; None for a resampler or without hires fix."""
-    if not isinstance(request, Txt2ImgRequest) or request.hires_size is None or is_resampler(request.hr_upscaler):
+    plan = handler_for(request).hires(request)
+    if plan is None or is_resampler(plan.upscaler):
         return None
-    descriptor = load_model(context, request.hr_upscaler, "hr_upscaler")
+    descriptor = load_model(context, plan.upscaler, "hr_upscaler")
     settings = context.settings
 
     def resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
         return upscale_image(
             image,
             size,
-            request.hr_upscaler,
+            plan.upscaler,
             descriptor,
             settings.upscale_tile_size,
             settings.upscale_tile_padding,

@@ -20,9 +20,9 @@ from auth.principal import Principal
 from models.registry import ModelRegistry
 from schemas.compat.a1111 import A1111Answer, A1111Img2Img, A1111Txt2Img, PngInfoAnswer, PngInfoBody
 from schemas.errors import AppError, NotFound, RequestInvalid
-from schemas.generation import SCHEDULER_LABELS, AnyRequest, Img2ImgRequest, InpaintRequest, Sampler, Txt2ImgRequest
 from schemas.jobs import JobStatus, JobView
 from schemas.models import ModelType
+from schemas.requests import SCHEDULER_LABELS, AnyRequest, Img2ImgRequest, InpaintRequest, Sampler, Txt2ImgRequest
 from server.compat.a1111_map import img2img_fields, info, infotext_of, parse_infotext, stamp, txt2img_fields
 from server.compat.choices import choose_checkpoint, chosen_checkpoint
 from server.compat.credentials import CompatGenerate, CompatReadJobs, CompatReadModels

@@ -11,8 +11,8 @@ from typing import Any
 from PIL import Image
 
 from schemas.compat.a1111 import A1111Base, A1111Img2Img, A1111Txt2Img
-from schemas.generation import SCHEDULER_LABELS, AnyRequest, ResizeMode, Sampler, ScheduleType
 from schemas.jobs import JobView
+from schemas.requests import SCHEDULER_LABELS, AnyRequest, ResizeMode, Sampler, ScheduleType
 
 SAMPLERS = {**{s.label.lower(): s for s in Sampler}, **{s.value: s for s in Sampler}}
 SCHEDULES = {label.lower(): schedule for schedule, label in SCHEDULER_LABELS.items()}

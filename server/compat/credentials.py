@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from auth.deps import AuthDep, client_address_of, current_principal
+from auth.deps import AuthDep, client_address_of, current_principal, require_scope
 from auth.principal import Principal, Scope, scopes_for_roles
 from auth.service import BAD_LOGIN, AuthService
-from schemas.errors import Forbidden, Unauthorized
+from schemas.errors import Unauthorized
 
 
 def _basic(auth: AuthService, value: str, address: str) -> Principal:
@@ -45,15 +45,6 @@ async def compat_principal(request: Request, auth: AuthDep) -> Principal:
     return await current_principal(auth, bearer, api_key)
 
 
-def _scoped(scope: Scope) -> object:
-    async def check(principal: Annotated[Principal, Depends(compat_principal)]) -> Principal:
-        if not principal.has_scope(scope):
-            raise Forbidden(f"this needs the scope {scope.value!r}")
-        return principal
-
-    return check
-
-
-CompatGenerate = Annotated[Principal, Depends(_scoped(Scope.GENERATE))]
-CompatReadModels = Annotated[Principal, Depends(_scoped(Scope.MODELS_READ))]
-CompatReadJobs = Annotated[Principal, Depends(_scoped(Scope.JOBS_READ))]
+CompatGenerate = Annotated[Principal, Depends(require_scope(Scope.GENERATE, compat_principal))]
+CompatReadModels = Annotated[Principal, Depends(require_scope(Scope.MODELS_READ, compat_principal))]
+CompatReadJobs = Annotated[Principal, Depends(require_scope(Scope.JOBS_READ, compat_principal))]

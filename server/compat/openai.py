@@ -29,8 +29,8 @@ from schemas.compat.openai import (
     ResponseFormat,
 )
 from schemas.errors import AppError, FieldError, NotFound, Problem, RequestInvalid
-from schemas.generation import AnyRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 from schemas.models import ModelType
+from schemas.requests import AnyRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 from server.compat.credentials import CompatGenerate, CompatReadModels
 from server.compat.openai_map import (
     default_format,

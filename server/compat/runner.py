@@ -20,8 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from auth.principal import Principal
 from schemas.errors import PROBLEM_TYPE_BASE, FieldError, Problem, RequestInvalid
-from schemas.generation import AnyRequest
 from schemas.jobs import JobStatus, JobView
+from schemas.requests import AnyRequest
 from schemas.settings import Settings
 from server.deps import QueueDep, SubmitsDep, ViewsDep
 from server.queue import QueueState

@@ -8,9 +8,15 @@ from starlette.concurrency import run_in_threadpool
 
 from auth.deps import CanGenerate
 from auth.principal import Principal
-from schemas.generation import ControlNetRequest, Img2ImgRequest, InpaintRequest, Txt2ImgRequest
 from schemas.jobs import JobAccepted
-from schemas.upscale import AnyJobRequest, UpscaleRequest
+from schemas.requests import (
+    AnyJobRequest,
+    ControlNetRequest,
+    Img2ImgRequest,
+    InpaintRequest,
+    Txt2ImgRequest,
+    UpscaleRequest,
+)
 from server.deps import InputsDep, SubmitsDep, problem_responses
 from server.policy import CanUpload, UploadQuotaDep
 from server.submit import SubmitService

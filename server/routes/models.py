@@ -10,8 +10,8 @@ from auth.deps import CanReadModels, CanWriteModels
 from models.hashing import cached_sha256, compute_sha256, short_hash
 from models.registry import ModelRegistry
 from schemas.errors import NotFound, RequestInvalid
-from schemas.generation import SCHEDULER_LABELS, Sampler, ScheduleType
 from schemas.models import Arch, ModelEntry, ModelOperation, ModelPage, ModelStats, ModelType
+from schemas.requests import SCHEDULER_LABELS, Sampler, ScheduleType
 from server.deps import OperationsDep, QueueDep, RedisDep, problem_responses
 from server.operations import ControlOperations
 from server.policy import CanHash

@@ -8,9 +8,8 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from auth.deps import CanReadModels, QueueAdmin
-from schemas.generation import GenerationRequest
 from schemas.jobs import ClearResult, Estimate, QueueView, Validation
-from schemas.upscale import JobRequest
+from schemas.requests import GenerationRequest, JobRequest
 from server.deps import OwnerFilter, QueueDep, RedisDep, RegistryDep, SettingsDep, SubmitsDep, problem_responses
 from server.estimates import estimate, parameters
 from server.policy import CanValidate

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,7 +12,7 @@ import requests
 import webuiapi
 from PIL import Image
 
-from tests.conftest import ROOT, RedisServer, Stack, launch_stack, wait_until
+from tests.conftest import RedisServer, Stack, launch_stack, run_cli, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -26,15 +24,7 @@ def client(stack: Stack, **auth: str) -> webuiapi.WebUIApi:
 
 
 def cli(stack: Stack, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        env=stack.env,
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(stack, *args, stdin=stdin)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

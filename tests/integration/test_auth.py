@@ -18,28 +18,11 @@ import pytest
 import requests
 from jose import jwt
 
-from tests.conftest import ROOT, Stack, launch_stack
+from tests.conftest import ROOT, Stack, add_user, launch_stack, run_cli
 
 pytestmark = pytest.mark.integration
 
 PASSWORDS = {"root-admin": "admin-password-1", "alice": "alice-password-1", "bob": "bob-password-1"}
-
-
-def cli(stack: Stack, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        env=stack.env,
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def add_user(stack: Stack, name: str, role: str = "user") -> None:
-    result = cli(stack, "users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORDS[name] + "\n")
-    assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +36,9 @@ def secured(redis_server, models_dir, tmp_path_factory) -> Iterator[Stack]:
         SDQ_MAX_BODY_BYTES="65536",
     )
     try:
-        add_user(stack, "root-admin", "admin")
-        add_user(stack, "alice")
-        add_user(stack, "bob")
+        add_user(stack, "root-admin", PASSWORDS["root-admin"], "admin")
+        add_user(stack, "alice", PASSWORDS["alice"])
+        add_user(stack, "bob", PASSWORDS["bob"])
         yield stack
     finally:  # a failed set-up must not leave the stack's processes running for the rest of the session
         stack.stop()
@@ -414,7 +397,7 @@ def test_login_brute_force_is_locked_out_with_retry_after(make_stack, redis_serv
         SDQ_LOGIN_WINDOW_SECONDS="60",
         SDQ_REDIS_URL=redis_server.url.rsplit("/", 1)[0] + "/7",
     )
-    result = cli(stack, "users", "add", "erin", "--password-stdin", stdin="erin-password-1\n")
+    result = run_cli(stack, "users", "add", "erin", "--password-stdin", stdin="erin-password-1\n")
     assert result.returncode == 0, result.stderr
     for _ in range(3):
         bad = requests.post(stack.url("/api/v1/auth/login"), json={"username": "erin", "password": "guess"}, timeout=10)
@@ -430,7 +413,7 @@ def test_login_brute_force_is_locked_out_with_retry_after(make_stack, redis_serv
 
 def test_submissions_per_minute_are_limited(make_stack) -> None:
     stack = make_stack(worker=False, SDQ_AUTH="api-key", SDQ_SUBMIT_PER_MINUTE="2")
-    created = cli(stack, "keys", "create", "--owner", "frank", "--name", "t")
+    created = run_cli(stack, "keys", "create", "--owner", "frank", "--name", "t")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
     codes = [
@@ -482,7 +465,7 @@ def test_rs256_refuses_hs256_tokens_signed_with_the_public_key(make_stack, tmp_p
         SDQ_JWT_PRIVATE_KEY_FILE=str(tmp_path / "private.pem"),
         SDQ_JWT_PUBLIC_KEY_FILE=str(tmp_path / "public.pem"),
     )
-    assert cli(stack, "users", "add", "gina", "--password-stdin", stdin="gina-password-1\n").returncode == 0
+    assert run_cli(stack, "users", "add", "gina", "--password-stdin", stdin="gina-password-1\n").returncode == 0
     token = requests.post(
         stack.url("/api/v1/auth/login"), json={"username": "gina", "password": "gina-password-1"}, timeout=10
     ).json()["access_token"]
@@ -534,8 +517,8 @@ def test_pam_login_with_a_throwaway_system_user(make_stack, redis_server) -> Non
 
 def test_queued_jobs_per_principal_are_capped(make_stack) -> None:
     stack = make_stack(worker=False, SDQ_AUTH="api-key", SDQ_MAX_QUEUED_PER_USER="2")
-    key = cli(stack, "keys", "create", "--owner", "hana", "--name", "t").stdout.strip()
-    other = cli(stack, "keys", "create", "--owner", "ivan", "--name", "t").stdout.strip()
+    key = run_cli(stack, "keys", "create", "--owner", "hana", "--name", "t").stdout.strip()
+    other = run_cli(stack, "keys", "create", "--owner", "ivan", "--name", "t").stdout.strip()
     body = {"prompt": "x", "width": 64, "height": 64}
     codes = [call(stack, "POST", "/api/v1/generate/txt2img", key, json=body).status_code for _ in range(3)]
     assert codes == [202, 202, 429]

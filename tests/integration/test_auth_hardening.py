@@ -15,7 +15,7 @@ import pytest
 import requests
 from redis import Redis
 
-from tests.conftest import ROOT, RedisServer, Stack, launch_stack
+from tests.conftest import RedisServer, Stack, add_user, launch_stack, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -25,17 +25,6 @@ def own_db(redis_server: RedisServer, number: int) -> str:
     url = redis_server.url.rsplit("/", 1)[0] + f"/{number}"
     Redis.from_url(url).flushdb()
     return url
-
-
-def cli(stack: Stack, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args], env=stack.env, cwd=ROOT, input=stdin, capture_output=True, text=True
-    )
-
-
-def add_user(stack: Stack, name: str, password: str, role: str = "user") -> None:
-    result = cli(stack, "users", "add", name, "--role", role, "--password-stdin", stdin=password + "\n")
-    assert result.returncode == 0, result.stderr
 
 
 def post_login(stack: Stack, name: str, password: str, headers: dict[str, str] | None = None) -> requests.Response:
@@ -181,7 +170,7 @@ def test_a_password_change_ends_every_session_of_the_user(secured: Stack) -> Non
     sessions and a login with the new password work."""
     first, second, other = tokens_of(secured, "hank"), tokens_of(secured, "hank"), tokens_of(secured, "iris")
     assert me(secured, first["access_token"]).status_code == 200
-    changed = cli(secured, "users", "passwd", "hank", "--password-stdin", stdin="hank-password-2\n")
+    changed = run_cli(secured, "users", "passwd", "hank", "--password-stdin", stdin="hank-password-2\n")
     assert changed.returncode == 0, changed.stderr
     ended = me(secured, first["access_token"])
     assert ended.status_code == 401 and "session ended" in ended.json()["detail"]
@@ -204,7 +193,7 @@ def test_disabling_a_user_ends_their_sessions_for_good(secured: Stack, how: str)
     admin = tokens_of(secured, "boss")["access_token"]
     for action in ("disable", "enable"):
         if how == "cli":
-            assert cli(secured, "users", action, name).returncode == 0
+            assert run_cli(secured, "users", action, name).returncode == 0
         else:
             path = f"/api/v1/auth/users/{name}/{action}"
             answer = requests.post(secured.url(path), headers={"Authorization": f"Bearer {admin}"}, timeout=10)

@@ -22,8 +22,8 @@ from client import (
     Unavailable,
     UnknownModel,
 )
-from schemas.generation import Txt2ImgRequest
 from schemas.jobs import JobStatus
+from schemas.requests import Txt2ImgRequest
 from tests.conftest import LocalRedis, Stack, launch_stack, wait_until
 from tests.integration.test_auth import cli
 

@@ -3,30 +3,19 @@ stream the client closes gives its slot back."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
-from tests.conftest import ROOT, Stack, wait_until
+from tests.conftest import Stack, create_api_key, wait_until
 from tests.sse import events
 
 pytestmark = pytest.mark.integration
 
 
 def api_key(stack: Stack, owner: str) -> str:
-    created = subprocess.run(
-        [sys.executable, "-m", "cli", "keys", "create", "--owner", owner, "--name", "t"],
-        env=stack.env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
-    return created.stdout.strip()
+    return create_api_key(stack, owner, "t")
 
 
 def open_events(stack: Stack, job_id: str, key: str) -> requests.Response:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import ROOT, RedisServer, Stack, launch_stack, wait_until
+from tests.conftest import RedisServer, Stack, create_api_key, launch_stack, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -50,16 +48,7 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 def create_key(stack: Stack, owner: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "cli", "keys", "create", "--owner", owner, "--name", "openai"],
-        env=stack.env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    return create_api_key(stack, owner, "openai")
 
 
 @pytest.fixture(scope="module")

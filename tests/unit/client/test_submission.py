@@ -11,7 +11,7 @@ from PIL import Image
 from client.errors import InvalidRequest
 from client.images import image_file, is_local_image
 from client.submission import PLACEHOLDER, prepare
-from schemas.generation import Img2ImgRequest, Txt2ImgRequest
+from schemas.requests import Img2ImgRequest, Txt2ImgRequest
 
 
 def test_a_model_is_sent_with_only_its_set_fields() -> None:

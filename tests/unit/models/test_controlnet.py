@@ -12,12 +12,12 @@ import pytest
 from PIL import Image, ImageDraw
 
 from models.device import choose_device
-from models.generate import LoraFile, run_generation
+from models.generate import LoraFile, RunOptions, run_generation
 from models.manager import ModelManager
 from models.registry import ModelRegistry
 from schemas.errors import ModelNotFound
-from schemas.generation import ControlNetRequest, Txt2ImgRequest, control_image_field
 from schemas.models import Arch, ModelType
+from schemas.requests import ControlNetRequest, Txt2ImgRequest, control_image_field
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def generate(manager: ModelManager, request: ControlNetRequest, controls: list[I
     images = {control_image_field(index): control for index, control in enumerate(controls)}
     nets = [manager.get_controlnet(unit.controlnet) for unit in request.controlnets]
     result = run_generation(
-        manager.get("tiny"), request, [3], lambda *_: None, inputs={**images, **inputs}, controlnets=nets
+        manager.get("tiny"), request, [3], lambda *_: None, {**images, **inputs}, RunOptions(controlnets=nets)
     )
     return np.asarray(result[0]).astype(int)
 
@@ -137,7 +137,7 @@ def test_controlnet_img2img_keeps_the_init_image_size_and_strength_zero_returns_
     nets = [manager.get_controlnet("tiny-cn")]
     inputs = {"init_image": init, control_image_field(0): square().resize((96, 64))}
     images = run_generation(
-        manager.get("tiny"), request, [1, 2], lambda *step: steps.append(step), inputs=inputs, controlnets=nets
+        manager.get("tiny"), request, [1, 2], lambda *step: steps.append(step), inputs, RunOptions(controlnets=nets)
     )
     assert [image.size for image in images] == [(96, 64), (96, 64)]
     assert steps[-1] == (2, 2)  # strength 0.5 of 4 steps
@@ -147,7 +147,7 @@ def test_controlnet_img2img_keeps_the_init_image_size_and_strength_zero_returns_
         [1],
         lambda *_: None,
         inputs=inputs,
-        controlnets=nets,
+        options=RunOptions(controlnets=nets),
     )
     assert np.array_equal(np.asarray(unchanged[0]), np.asarray(init))
 
@@ -168,7 +168,7 @@ def test_a_step_callback_that_raises_aborts_a_controlnet_run(manager: ModelManag
             [1],
             stop_at_two,
             inputs={control_image_field(0): square()},
-            controlnets=nets,
+            options=RunOptions(controlnets=nets),
         )
 
 
@@ -180,7 +180,7 @@ def test_loras_and_seeds_work_with_a_controlnet_and_nothing_leaks(manager: Model
 
     def generate_with(loras: list[LoraFile]) -> list[Any]:
         images = run_generation(
-            manager.get("tiny"), request, [5, 6], lambda *_: None, loras=loras, inputs=inputs, controlnets=nets
+            manager.get("tiny"), request, [5, 6], lambda *_: None, inputs, RunOptions(loras=loras, controlnets=nets)
         )
         return [np.asarray(image).astype(int) for image in images]
 

@@ -13,7 +13,7 @@ from models.generate import run_generation as run_txt2img
 from models.manager import ModelManager
 from models.registry import ModelRegistry
 from schemas.errors import ModelLoadFailed
-from schemas.generation import InpaintRequest, Sampler, Txt2ImgRequest
+from schemas.requests import InpaintRequest, Sampler, Txt2ImgRequest
 
 
 @pytest.fixture(scope="module")

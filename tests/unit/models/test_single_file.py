@@ -15,8 +15,8 @@ from models.generate import run_generation
 from models.manager import ModelManager
 from models.registry import ModelRegistry
 from models.single_file import SHIPPED_CONFIGS, ConfigFolders, load_single_file, materialize
-from schemas.generation import Txt2ImgRequest
 from schemas.models import Arch
+from schemas.requests import Txt2ImgRequest
 from tests.builders.single_file import write_tiny_config, write_tiny_single_file
 
 # Parameter counts of the real models (stable-diffusion-v1-5, stable-diffusion-2-1, stable-diffusion-xl-base-1.0).

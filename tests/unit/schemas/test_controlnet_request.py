@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from schemas.generation import IMAGE_FIELDS, ControlNetRequest, GenerationRequest
+from models.modes import HANDLERS
+from schemas.requests import ControlNetRequest, GenerationRequest
 
 UNIT = {"controlnet": "canny-sd15", "control_image": "upl_" + "0" * 32}
 
@@ -87,7 +88,7 @@ def test_the_union_tells_the_mode_and_the_worker_knows_its_image_fields() -> Non
         {"mode": "controlnet", "prompt": "x", "controlnets": [UNIT]}
     )
     assert isinstance(parsed, ControlNetRequest)
-    assert IMAGE_FIELDS["controlnet"] == (
+    assert HANDLERS["controlnet"].input_files == (
         "init_image",
         "control_image_0",
         "control_image_1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from schemas.generation import SEED_MAX, Sampler, Txt2ImgRequest, batch_seeds
+from schemas.requests import SEED_MAX, Sampler, Txt2ImgRequest, batch_seeds
 
 
 def make_request(**overrides: object) -> Txt2ImgRequest:

@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 from redis import Redis
 
 from models.registry import ModelRegistry
-from schemas.generation import Txt2ImgRequest
+from schemas.requests import Txt2ImgRequest, UpscaleRequest
 from schemas.settings import Settings
-from schemas.upscale import UpscaleRequest
 from server.cache import RequestKeys, is_deterministic
 from store.cache import CacheStore
 

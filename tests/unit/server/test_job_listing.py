@@ -14,9 +14,9 @@ from redis import Redis
 
 from auth.principal import Principal, Role, Scope
 from auth.service import AuthService
-from schemas.generation import Txt2ImgRequest
 from schemas.jobs import JobPayload, JobResult, WorkerTimings
 from schemas.keys import job_owners_key, owner_jobs_key
+from schemas.requests import Txt2ImgRequest
 from schemas.settings import Settings
 from server.app import Services, build_services
 from server.cache import finish_from_cache

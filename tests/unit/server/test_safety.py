@@ -9,7 +9,7 @@ import pytest
 from auth.principal import Principal, Role, Scope
 from models.safety import flagged_categories, load_detoxify
 from schemas.errors import ContentBlocked, Forbidden
-from schemas.generation import Txt2ImgRequest
+from schemas.requests import Txt2ImgRequest
 from schemas.settings import Settings
 from server.safety import PromptFilter
 from tests.builders.safety import write_tiny_detoxify

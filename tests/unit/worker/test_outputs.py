@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from schemas.generation import InpaintRequest, Txt2ImgRequest
+from schemas.requests import InpaintRequest, Txt2ImgRequest
 from store.files import write_atomically
 from worker.outputs import infotext, write_images
 

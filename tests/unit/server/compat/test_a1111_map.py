@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schemas.compat.a1111 import A1111Img2Img, A1111Txt2Img
-from schemas.generation import ResizeMode, ScheduleType
+from schemas.requests import ResizeMode, ScheduleType
 from server.compat.a1111_map import checkpoint_name, img2img_fields, parse_infotext, split_sampler, txt2img_fields
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from schemas.generation import ControlNetUnit
-from server.preprocessors import canny, preprocess
+from models.preprocessors import canny, preprocess
+from schemas.requests import ControlNetUnit
 
 
 def grey_square(value: int = 255, background: int = 0) -> Image.Image:

@@ -1,24 +1,18 @@
 """Upscale requests (``POST /api/v1/generate/upscale``): one image made larger by a resampler or a model.
 
 Not a generation request (no prompt, no checkpoint), but a job like the others: queued, run by the worker,
-read at ``/api/v1/jobs/{id}``. :data:`JobRequest` is what a job can carry: any generation mode or an upscale.
+read at ``/api/v1/jobs/{id}``. :data:`schemas.requests.unions.JobRequest` is what a job can carry: any
+generation mode or an upscale.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.generation import (
-    ControlNetRequest,
-    ImageField,
-    Img2ImgRequest,
-    InpaintRequest,
-    Txt2ImgRequest,
-    _mode_of,
-)
 from schemas.keys import Priority
+from schemas.requests.base import ImageField
 
 RESAMPLERS = ("lanczos", "bicubic", "nearest")
 """Upscalers built in (Pillow); any other name is a model in models/upscalers/."""
@@ -68,16 +62,3 @@ class UpscaleRequest(BaseModel):
 
     def output_size(self, width: int, height: int) -> tuple[int, int]:
         return max(1, round(width * self.scale)), max(1, round(height * self.scale))
-
-
-AnyJobRequest = Txt2ImgRequest | Img2ImgRequest | InpaintRequest | ControlNetRequest | UpscaleRequest
-
-JobRequest = Annotated[
-    Annotated[Txt2ImgRequest, Tag("txt2img")]
-    | Annotated[Img2ImgRequest, Tag("img2img")]
-    | Annotated[InpaintRequest, Tag("inpaint")]
-    | Annotated[ControlNetRequest, Tag("controlnet")]
-    | Annotated[UpscaleRequest, Tag("upscale")],
-    Discriminator(_mode_of),
-]
-"""What a job carries: a generation request of any mode, or an upscale (told apart by ``mode``)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from schemas.generation import ControlNetUnit
+from schemas.requests import ControlNetUnit
 
 
 def canny(image: Image.Image, low_threshold: int, high_threshold: int) -> Image.Image:
