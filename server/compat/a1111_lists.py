@@ -129,7 +129,8 @@ async def cmd_flags(principal: CompatReadModels, http: Request) -> dict[str, Any
 
 @router.get("/scripts", summary="A1111: scripts (none); ControlNet is an always-on script")
 async def scripts(principal: CompatReadModels) -> dict[str, list[str]]:
-    return {"txt2img": ["controlnet"], "img2img": ["controlnet"]}
+    # the ControlNet extension registers both; webuiapi looks for "controlnet m2m" to know the extension is there
+    return {"txt2img": ["controlnet", "controlnet m2m"], "img2img": ["controlnet", "controlnet m2m"]}
 
 
 @controlnet_router.get("/model_list", summary="A1111 ControlNet extension: ControlNets in models/controlnet/")
