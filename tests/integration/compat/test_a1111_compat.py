@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 import requests
-import webuiapi
 from PIL import Image
 
 from tests.conftest import Stack, wait_until
 from tests.integration.compat.a1111_stacks import PASSWORDS, cli, client
 
 pytestmark = pytest.mark.integration
+
 
 def test_txt2img_maps_combined_sampler_names_seeds_and_override_settings(open_stack: Stack) -> None:
     """'DPM++ 2M Karras' is sampler + schedule; n_iter batches continue the seed; info is a JSON string."""

@@ -118,7 +118,7 @@ def test_options_round_trip_with_auth_off(open_stack: Stack) -> None:
     """Open WebUI's model switch: GET the options, POST them back whole with sd_model_checkpoint set."""
     api = client(open_stack)
     options = api.get_options()
-    options["sd_model_checkpoint"] = [m["title"] for m in api.get_sd_models() if m["model_name"] == "tiny"][0]
+    options["sd_model_checkpoint"] = next(m["title"] for m in api.get_sd_models() if m["model_name"] == "tiny")
     assert api.set_options(options) is None
     assert api.get_options()["sd_model_checkpoint"] == "tiny"
 
