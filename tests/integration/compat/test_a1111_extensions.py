@@ -92,7 +92,7 @@ def test_a_controlnet_unit_steers_txt2img_as_a_native_controlnet_job(open_stack:
 def test_a_controlnet_unit_with_an_unknown_preprocessor_is_refused_naming_it(open_stack: Stack) -> None:
     unit = webuiapi.ControlNetUnit(image=Image.new("RGB", (64, 64)), module="depth_midas", model="tiny-cn")
     with pytest.raises(RuntimeError) as refused:
-        client(open_stack).txt2img(prompt="x", width=64, height=64, controlnet_units=[unit])
+        client(open_stack).txt2img(prompt="x", width=64, height=64, controlnet_units=[unit], alwayson_scripts={})
     loc = problem_of(refused.value)["errors"][0]["loc"]
     assert loc == ["body", "alwayson_scripts", "controlnet", "args", 0, "module"]
 
@@ -160,7 +160,7 @@ def test_auth_on_extras_and_controlnet_take_basic_credentials(secured: Stack) ->
     upscaled = api.extra_single_image(image=Image.new("RGB", (16, 16)), upscaler_1="Lanczos", upscaling_resize=2)
     assert upscaled.image.size == (32, 32)
     unit = webuiapi.ControlNetUnit(image=Image.new("RGB", (64, 64), (255, 255, 255)), model="tiny-cn")
-    steered = api.txt2img(prompt="a line", width=64, height=64, controlnet_units=[unit])
+    steered = api.txt2img(prompt="a line", width=64, height=64, controlnet_units=[unit], alwayson_scripts={})
     assert steered.image.size == (64, 64)
     with pytest.raises(RuntimeError) as refused:
         client(secured, username="ann", password="wrong").extra_single_image(image=Image.new("RGB", (16, 16)))
