@@ -89,6 +89,27 @@ def test_a_controlnet_unit_steers_txt2img_as_a_native_controlnet_job(open_stack:
     assert steered.image.tobytes() != plain.image.tobytes()
 
 
+def test_img2img_with_a_unit_without_image_controls_with_the_input_and_refuses_a_mask(open_stack: Stack) -> None:
+    """A1111 uses the img2img input for a unit without an image; ControlNet with a mask (inpainting) is refused."""
+    api = client(open_stack)
+    source = Image.new("RGB", (64, 64), (40, 120, 200))
+    unit = webuiapi.ControlNetUnit(model="tiny-cn")
+    result = api.img2img(
+        images=[source],
+        prompt="a sea",
+        width=64,
+        height=64,
+        denoising_strength=0.6,
+        controlnet_units=[unit],
+        alwayson_scripts={},
+    )
+    job = open_stack.get(f"/api/v1/jobs/{result.info['job_id']}")
+    assert (job["mode"], job["request"]["strength"], result.images[0].size) == ("controlnet", 0.6, (64, 64))
+    with pytest.raises(RuntimeError) as refused:
+        api.img2img(images=[source], mask_image=source.convert("L"), controlnet_units=[unit], alwayson_scripts={})
+    assert problem_of(refused.value)["errors"][0]["loc"] == ["body", "alwayson_scripts", "controlnet"]
+
+
 def test_a_controlnet_unit_with_an_unknown_preprocessor_is_refused_naming_it(open_stack: Stack) -> None:
     unit = webuiapi.ControlNetUnit(image=Image.new("RGB", (64, 64)), module="depth_midas", model="tiny-cn")
     with pytest.raises(RuntimeError) as refused:
