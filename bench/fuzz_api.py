@@ -70,9 +70,9 @@ def admin_key(stack: BenchStack) -> str:
     return cli("keys", "create", "--owner", "fuzz-admin", "--name", "fuzz").splitlines()[0]
 
 
-# The synchronous facades (OpenAI images, A1111 txt2img/img2img) wait for the worker this stack has not got; their
-# integration tests drive them with the real SDKs.
-WAITS_FOR_A_WORKER = r"^/(v1/images/|sdapi/v1/(txt2img|img2img)$)"
+# The synchronous facades (OpenAI images, A1111 txt2img/img2img/extras) wait for the worker this stack has not
+# got; their integration tests drive them with the real SDKs.
+WAITS_FOR_A_WORKER = r"^/(v1/images/|sdapi/v1/(txt2img|img2img|extra-single-image|extra-batch-images)$)"
 
 
 def run_schemathesis(base: str, key: str | None, har: Path, max_examples: int, seed: int, workers: int) -> int:

@@ -17,6 +17,7 @@ from models.registry import ModelRegistry
 from schemas.settings import Settings, load_settings
 from schemas.version import VERSION
 from server.compat import a1111 as a1111_compat
+from server.compat import a1111_extras, a1111_lists, a1111_progress
 from server.compat import openai as openai_compat
 from server.events import BLOCK_MS
 from server.hosts import HostGuard, allowed_host_names
@@ -104,6 +105,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
     app.include_router(openai_compat.router)
     app.include_router(a1111_compat.router)
+    app.include_router(a1111_extras.router)
+    app.include_router(a1111_progress.router)
+    app.include_router(a1111_lists.router)
+    app.include_router(a1111_lists.controlnet_router)
     mount_webui(app)
     return app
 

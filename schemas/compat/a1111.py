@@ -1,7 +1,7 @@
 """The AUTOMATIC1111 web UI API's request and answer shapes, as far as sdqueue serves them (docs/clients.md).
 
-Lenient like A1111: unknown keys are ignored and null means "the default"; extension fields (``alwayson_scripts``,
-``script_name``, ...) are accepted and ignored.
+Lenient like A1111: unknown keys are ignored and null means "the default"; ``alwayson_scripts.controlnet`` (the
+ControlNet extension's units) is used, other extension fields (other scripts, ``script_name``, ...) are ignored.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ class A1111Base(BaseModel):
     denoising_strength: float | None = None
     override_settings: dict[str, Any] | None = Field(
         None, description="sd_model_checkpoint and CLIP_stop_at_last_layers are used; the rest is ignored."
+    )
+    alwayson_scripts: dict[str, Any] | None = Field(
+        None, description="controlnet.args: ControlNet units (docs/clients.md); other scripts are ignored."
     )
     send_images: bool | None = Field(None, description="false: the answer's images is empty.")
     save_images: bool | None = Field(None, description="Images are always kept as a native job (retention applies).")
@@ -70,3 +73,47 @@ class PngInfoAnswer(BaseModel):
     info: str
     items: dict[str, Any]
     parameters: dict[str, Any]
+
+
+class A1111ExtrasBase(BaseModel):
+    """Fields extra-single-image and extra-batch-images share (the upscale part of A1111's "Extras" tab)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    resize_mode: int | None = Field(None, description="0: scale by upscaling_resize; 1: to upscaling_resize_w x _h.")
+    upscaling_resize: float | None = Field(None, description="Scale factor for resize_mode 0, 1..8 (default 2).")
+    upscaling_resize_w: int | None = Field(None, description="Target width for resize_mode 1.")
+    upscaling_resize_h: int | None = Field(None, description="Target height for resize_mode 1.")
+    upscaling_crop: bool | None = Field(None, description="resize_mode 1: crop the result to exactly w x h.")
+    upscaler_1: str | None = Field(
+        None, description="None, Lanczos, Nearest, Bicubic, or a model name from GET /sdapi/v1/upscalers."
+    )
+    upscaler_2: str | None = Field(None, description="Accepted and ignored (no blending of two upscalers).")
+    extras_upscaler_2_visibility: float | None = Field(None, description="Accepted and ignored.")
+    gfpgan_visibility: float | None = Field(None, description="Accepted and ignored (no face restoration).")
+    codeformer_visibility: float | None = Field(None, description="Accepted and ignored (no face restoration).")
+
+
+class A1111ExtrasSingle(A1111ExtrasBase):
+    image: str = Field(min_length=1, description="Base64 image or data URL.")
+
+
+class A1111BatchImage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    data: str = Field(min_length=1, description="Base64 image or data URL.")
+    name: str | None = None
+
+
+class A1111ExtrasBatch(A1111ExtrasBase):
+    imageList: list[A1111BatchImage] = Field(min_length=1, max_length=16, description="1..16 images.")
+
+
+class ExtrasSingleAnswer(BaseModel):
+    html_info: str
+    image: str = Field(description="Base64 PNG.")
+
+
+class ExtrasBatchAnswer(BaseModel):
+    html_info: str
+    images: list[str] = Field(description="Base64 PNGs, in the order of imageList.")

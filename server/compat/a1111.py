@@ -1,7 +1,9 @@
 """The AUTOMATIC1111 web UI API under ``/sdapi/v1``: a synchronous facade over the native jobs (docs/clients.md).
 
-txt2img and img2img (inpainting with ``mask``) submit a native job, wait for it and answer ``{images, parameters,
-info}``. Errors stay sdqueue's problem details (their ``detail`` is what A1111 clients print).
+txt2img and img2img (inpainting with ``mask``; ControlNet with ``alwayson_scripts.controlnet``) submit a native
+job, wait for it and answer ``{images, parameters, info}``. Progress, interrupt and skip: a1111_progress; upscaling:
+a1111_extras; the lists: a1111_lists. Errors stay sdqueue's problem details (their ``detail`` is what A1111
+clients print).
 """
 
 from __future__ import annotations
@@ -19,11 +21,19 @@ from starlette.concurrency import run_in_threadpool
 from auth.principal import Principal
 from models.registry import ModelRegistry
 from schemas.compat.a1111 import A1111Answer, A1111Img2Img, A1111Txt2Img, PngInfoAnswer, PngInfoBody
-from schemas.errors import AppError, NotFound, RequestInvalid
-from schemas.jobs import JobStatus, JobView
+from schemas.errors import AppError, RequestInvalid
 from schemas.models import ModelType
-from schemas.requests import SCHEDULER_LABELS, AnyRequest, Img2ImgRequest, InpaintRequest, Sampler, Txt2ImgRequest
-from server.compat.a1111_map import img2img_fields, info, infotext_of, parse_infotext, stamp, txt2img_fields
+from schemas.requests import (
+    SCHEDULER_LABELS,
+    AnyRequest,
+    ControlNetRequest,
+    Img2ImgRequest,
+    InpaintRequest,
+    Sampler,
+    Txt2ImgRequest,
+)
+from server.compat.a1111_controlnet import controlnet_units
+from server.compat.a1111_map import img2img_fields, info, infotext_of, parse_infotext, txt2img_fields
 from server.compat.choices import choose_checkpoint, chosen_checkpoint
 from server.compat.credentials import CompatGenerate, CompatReadJobs, CompatReadModels
 from server.compat.runner import ClientGone, JobFailed, Native, NativeDep, build_request, run_job
@@ -77,8 +87,13 @@ async def _with_choice(fields: dict[str, Any], principal: Principal, jobs: Nativ
 
 @router.post("/txt2img", response_model=A1111Answer, summary="A1111: text to image (waits for the job)")
 async def txt2img(body: A1111Txt2Img, principal: CompatGenerate, jobs: NativeDep, http: Request) -> A1111Answer:
-    fields = txt2img_fields(body)
-    native = build_request(Txt2ImgRequest, await _with_choice(fields, principal, jobs))
+    fields = await _with_choice(txt2img_fields(body), principal, jobs)
+    units, resize = controlnet_units(body.alwayson_scripts, None)
+    if units:  # no hires pass with ControlNet (the native ControlNet mode has none)
+        fields = {k: v for k, v in fields.items() if not k.startswith("hr_")} | {"controlnets": units}
+        native: AnyRequest = build_request(ControlNetRequest, fields | {"resize_mode": resize})
+    else:
+        native = build_request(Txt2ImgRequest, fields)
     return await _generate(native, body.model_dump(), body.send_images, principal, jobs, http)
 
 
@@ -86,7 +101,16 @@ async def txt2img(body: A1111Txt2Img, principal: CompatGenerate, jobs: NativeDep
 async def img2img(body: A1111Img2Img, principal: CompatGenerate, jobs: NativeDep, http: Request) -> A1111Answer:
     mode, fields = img2img_fields(body)
     fields = await _with_choice(fields, principal, jobs)
-    native = build_request(InpaintRequest if mode == "inpaint" else Img2ImgRequest, fields)
+    units, _ = controlnet_units(body.alwayson_scripts, body.init_images[0])
+    if units and mode == "inpaint":
+        msg = "ControlNet units cannot be combined with a mask (sdqueue has no ControlNet inpainting)"
+        raise RequestInvalid.for_field(["body", "alwayson_scripts", "controlnet"], msg, msg)
+    if units:
+        native: AnyRequest = build_request(ControlNetRequest, fields | {"controlnets": units})
+    elif mode == "inpaint":
+        native = build_request(InpaintRequest, fields)
+    else:
+        native = build_request(Img2ImgRequest, fields)
     echoed = body.model_dump(exclude={"init_images", "mask"})
     return await _generate(native, echoed, body.send_images, principal, jobs, http)
 
@@ -152,55 +176,6 @@ async def set_options(body: dict[str, Any], principal: CompatGenerate, jobs: Nat
     title = body.get("sd_model_checkpoint")
     if isinstance(title, str) and title:
         await run_in_threadpool(choose_checkpoint, jobs.redis, _registry(http), principal.name, title)
-
-
-def _activity(jobs: Native, principal: Principal) -> tuple[list[JobView], int]:
-    """The caller's running jobs (admins: everyone's), from the workers' current jobs, and how many are queued."""
-    owner = None if principal.is_admin else principal.name
-    state = jobs.queue.view(owner)
-    running = []
-    for worker in state.workers:
-        if worker.current_job is None:
-            continue
-        try:
-            view = jobs.views.view(worker.current_job)
-        except NotFound:  # a model operation, or a job that just ended and expired
-            continue
-        if view.status is JobStatus.STARTED and owner in (None, view.owner):
-            running.append(view)
-    return running, len(state.jobs)
-
-
-@router.get("/progress", summary="A1111: progress of your running job (admins: anyone's)")
-async def progress(principal: CompatReadJobs, jobs: NativeDep) -> dict[str, Any]:
-    running, queued = await run_in_threadpool(_activity, jobs, principal)
-    job = running[0] if running else None
-    step, total = (job.progress.step, job.progress.total) if job else (0, 0)
-    return {
-        "progress": step / total if total else 0.0,
-        "eta_relative": (job.progress.eta_seconds or 0.0) if job else 0.0,
-        "state": {
-            "skipped": False,
-            "interrupted": False,
-            "job": job.id if job else "",
-            "job_count": len(running) + queued,
-            "job_timestamp": stamp(job.timings.submitted_at) if job else "0",
-            "job_no": 0,
-            "sampling_step": step,
-            "sampling_steps": total,
-        },
-        "current_image": None,
-        "textinfo": None,
-    }
-
-
-@router.post("/interrupt", summary="A1111: stop your running jobs (admins: every running job)")
-async def interrupt(principal: CompatGenerate, jobs: NativeDep) -> dict[str, Any]:
-    running, _ = await run_in_threadpool(_activity, jobs, principal)
-    for view in running:
-        job = await run_in_threadpool(jobs.views.fetch, view.id)
-        await run_in_threadpool(jobs.queue.cancel, job)
-    return {}
 
 
 @router.post("/png-info", response_model=PngInfoAnswer, summary="A1111: the generation parameters of a PNG")

@@ -66,11 +66,21 @@ def _common(body: A1111Base) -> dict[str, Any]:
         value = getattr(body, key)
         if value:
             fields[key] = snap8(value)
-    overrides = body.override_settings or {}
+    return fields | overridden(body.override_settings or {})
+
+
+def overridden(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Native fields from ``override_settings``: the checkpoint, the clip skip, the VAE (others are ignored). A
+    value of the wrong type is passed on for the schema to refuse by name."""
+    fields: dict[str, Any] = {}
     if overrides.get("sd_model_checkpoint"):
         fields["model"] = checkpoint_name(str(overrides["sd_model_checkpoint"]))
-    if overrides.get("CLIP_stop_at_last_layers"):
-        fields["clip_skip"] = int(overrides["CLIP_stop_at_last_layers"])
+    clip_skip = overrides.get("CLIP_stop_at_last_layers")
+    if clip_skip is not None:
+        fields["clip_skip"] = max(1, int(clip_skip)) if isinstance(clip_skip, int | float) else clip_skip
+    vae = overrides.get("sd_vae")
+    if isinstance(vae, str) and vae.strip() and vae.strip().lower() not in ("automatic", "none"):
+        fields["vae"] = checkpoint_name(vae)
     return fields
 
 

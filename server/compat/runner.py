@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar, cast
 
 from fastapi import Depends, Request
 from pydantic import ValidationError
@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from auth.principal import Principal
 from schemas.errors import PROBLEM_TYPE_BASE, FieldError, Problem, RequestInvalid
 from schemas.jobs import JobStatus, JobView
-from schemas.requests import AnyRequest
+from schemas.requests import AnyJobRequest
 from schemas.settings import Settings
 from server.deps import QueueDep, SubmitsDep, ViewsDep
 from server.queue import QueueState
@@ -29,6 +29,7 @@ from server.submit import SubmitService
 from server.views import JobViews
 
 log = logging.getLogger(__name__)
+R = TypeVar("R", bound=AnyJobRequest)
 
 POLL_SECONDS = 0.1
 
@@ -51,10 +52,10 @@ class Finished:
     pngs: list[bytes]
 
 
-def build_request(model: type[AnyRequest], fields: dict[str, object]) -> AnyRequest:
+def build_request(model: type[R], fields: dict[str, object]) -> R:
     """A native request from a facade's mapped fields; schema refusals become :class:`RequestInvalid`."""
     try:
-        return model.model_validate(fields)
+        return cast(R, model.model_validate(fields))
     except ValidationError as exc:
         errors = [FieldError(loc=["body", *e["loc"]], msg=e["msg"], type=e["type"]) for e in exc.errors()]
         named = ", ".join(str(e.loc[-1]) for e in errors)
@@ -91,7 +92,7 @@ async def _cancel(jobs: Native, job_id: str) -> None:
 
 
 async def run_job(
-    request: AnyRequest,
+    request: AnyJobRequest,
     principal: Principal,
     jobs: Native,
     http: Request,

@@ -70,9 +70,9 @@ def api_schema(fuzz_target: FuzzTarget) -> Any:
     return schemathesis.openapi.from_asgi("/openapi.json", fuzz_target.app)
 
 
-# The synchronous facades (OpenAI images, A1111 txt2img/img2img) wait for a worker this app has not got;
-# tests/integration/test_openai_compat.py and test_a1111_compat.py drive them with the real SDKs.
-WAITS_FOR_A_WORKER = r"^/(v1/images/|sdapi/v1/(txt2img|img2img)$)"
+# The synchronous facades (OpenAI images, A1111 txt2img/img2img/extras) wait for a worker this app has not got;
+# tests/integration/test_openai_compat.py and compat/ drive them with the real SDKs.
+WAITS_FOR_A_WORKER = r"^/(v1/images/|sdapi/v1/(txt2img|img2img|extra-single-image|extra-batch-images)$)"
 schema = (
     schemathesis.pytest.from_fixture("api_schema").exclude(path="/api/ready").exclude(path_regex=WAITS_FOR_A_WORKER)
 )

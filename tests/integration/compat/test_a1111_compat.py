@@ -1,56 +1,19 @@
-"""The AUTOMATIC1111 API facade, driven by the real ``webuiapi`` client against a real stack (64x64, 2 steps)."""
+"""The AUTOMATIC1111 API facade, driven by the real ``webuiapi`` client against a real stack (64x64, 2 steps):
+txt2img, img2img, inpainting, png-info, options, progress, interrupt, auth."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-import webuiapi
 from PIL import Image
 
-from tests.conftest import RedisServer, Stack, launch_stack, run_cli, wait_until
+from tests.conftest import Stack, wait_until
+from tests.integration.compat.a1111_stacks import PASSWORDS, cli, client
 
 pytestmark = pytest.mark.integration
-
-PASSWORDS = {"ann": "ann-password-1", "ben": "ben-password-1"}
-
-
-def client(stack: Stack, **auth: str) -> webuiapi.WebUIApi:
-    return webuiapi.WebUIApi(baseurl=stack.url("/sdapi/v1"), steps=2, **auth)
-
-
-def cli(stack: Stack, *args: str, stdin: str | None = None) -> str:
-    result = run_cli(stack, *args, stdin=stdin)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def open_stack(
-    redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    stack = launch_stack(redis_server.url, models_dir, tmp_path_factory.mktemp("a1111"), SDQ_QUEUE_NAME="a1111")
-    yield stack
-    stack.stop()
-
-
-@pytest.fixture(scope="module")
-def secured(redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = launch_stack(
-        redis_server.url,
-        models_dir,
-        tmp_path_factory.mktemp("a1111-auth"),
-        SDQ_QUEUE_NAME="a1111-auth",
-        SDQ_AUTH="jwt,api-key",
-    )
-    for name, password in PASSWORDS.items():
-        cli(stack, "users", "add", name, "--role", "user", "--password-stdin", stdin=password + "\n")
-    yield stack
-    stack.stop()
 
 
 def test_txt2img_maps_combined_sampler_names_seeds_and_override_settings(open_stack: Stack) -> None:
