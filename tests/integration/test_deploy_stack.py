@@ -14,6 +14,7 @@ import json
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,6 +79,14 @@ def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSet]
     found = SentinelSet(primary, replica, watcher, {})
     found.processes[primary] = _node(server, root / "primary", primary)
     found.processes[replica] = _node(server, root / "replica", replica, "--replicaof", "127.0.0.1", str(primary))
+
+    def in_sync() -> bool:
+        try:
+            return found.node(replica).info("replication").get("master_link_status") == "up"
+        except RedisError:
+            return False
+
+    wait_until(in_sync, 30, "replica in sync", interval=0.05)  # first, so the sentinel's first look finds it
     config = root / "sentinel.conf"
     config.write_text(
         f"port {watcher}\nbind 127.0.0.1\ndir {root}\n"
@@ -90,12 +99,11 @@ def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSet]
 
     def replicated() -> bool:
         try:
-            known = Redis(port=watcher).sentinel_slaves(SERVICE)
-            return bool(known) and found.node(primary).info("replication")["connected_slaves"] == 1
+            return bool(Redis(port=watcher).sentinel_slaves(SERVICE))
         except RedisError:
             return False
 
-    wait_until(replicated, 30, "replica in sync and known to the sentinel", interval=0.2)
+    wait_until(replicated, 30, "the replica known to the sentinel", interval=0.05)
     yield found
     for process in found.processes.values():
         stop_process(process)
@@ -176,6 +184,19 @@ def test_json_logs_follow_a_request_into_the_worker(sentinel_stack: LoggedStack)
     names = [e["worker"] for e in json_lines(worker_log)]
     named = names[next(i for i, name in enumerate(names) if name) :]  # from the moment the worker has its name
     assert len(set(named)) == 1 and lines[0]["worker"] == named[0]
+
+
+def test_the_cli_reaches_redis_through_the_sentinel(sentinels: SentinelSet, sentinel_stack: LoggedStack) -> None:
+    """``sdqueue users add`` on the sentinel URL writes to the primary (the replica has it too)."""
+    name = f"cli-{time.time_ns()}"
+    command = [sys.executable, "-m", "cli", "users", "add", name, "--password-stdin"]
+    env = sentinel_stack.stack.env
+    done = subprocess.run(command, env=env, input="a long enough password\n", capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    listed = subprocess.run([sys.executable, "-m", "cli", "users", "list"], env=env, capture_output=True, text=True)
+    assert listed.returncode == 0 and name in listed.stdout, listed.stderr
+    assert sentinels.node(sentinels.primary_port).execute_command("WAIT", 1, 2000) == 1
+    assert sentinels.node(sentinels.replica_port).sismember("sdq:users", name)
 
 
 def _view(base_url: str, job_id: str) -> dict[str, Any] | None:
