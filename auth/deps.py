@@ -17,6 +17,7 @@ from auth.clients import client_address
 from auth.principal import Principal, Scope
 from auth.service import AuthService
 from schemas.errors import Forbidden
+from store import logs
 
 # Declared for OpenAPI (the /docs "Authorize" button); auto_error off: the mode decides what is required.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
@@ -38,8 +39,11 @@ async def current_principal(
 ) -> Principal:
     credential = bearer or api_key
     if not credential or not auth.enabled:
-        return auth.anonymous()
-    return await run_in_threadpool(auth.from_bearer, credential)
+        principal = auth.anonymous()
+    else:
+        principal = await run_in_threadpool(auth.from_bearer, credential)
+    logs.update(user=principal.name)  # the request's log lines name the user from here on
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -15,6 +15,7 @@ from typing import Any
 
 from cli.remote import COMMANDS as CLIENT_COMMANDS
 from schemas.settings import CONFIG_ENV, Settings, load_settings
+from store.logs import configure_logging
 
 log = logging.getLogger("sdqueue")
 
@@ -133,8 +134,14 @@ def run_api(settings: Settings) -> int:
         return 2
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer as the client address;
     # the API decides itself whom to believe (SDQ_TRUSTED_PROXIES, auth.clients).
+    # JSON logs: uvicorn's own loggers go through the root handler (configure_logging) instead of its config.
+    log_config = None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG
     options: dict[str, Any] = dict(
-        host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=False
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=log_config,
+        proxy_headers=False,
     )
     if settings.api_workers == 1:
         uvicorn.run(app, **options)
@@ -185,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     settings = settings_from(args)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     if args.command in ("api", "up"):
         refusal = check_bind(settings, args.insecure)
         if refusal:

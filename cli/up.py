@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from redis import Redis
 from redis.exceptions import RedisError
 
 from models.registry import ModelRegistry
 from schemas.settings import Settings
+from store.connection import connect, redacted_url
 
 log = logging.getLogger("sdqueue.up")
 
@@ -27,7 +27,7 @@ DEMO_MODEL = "tiny"
 
 def redis_answers(url: str) -> bool:
     try:
-        return bool(Redis.from_url(url, socket_connect_timeout=1).ping())
+        return bool(connect(url).ping())
     except RedisError:
         return False
 
@@ -48,8 +48,10 @@ def find_redis_server() -> str | None:
 def start_redis(settings: Settings) -> subprocess.Popen[bytes]:
     """Start a local Redis for ``settings.redis_url`` with AOF persistence under the data dir."""
     url = urlparse(settings.redis_url)
-    if url.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit(f"nothing answers at {settings.redis_url}, and it is not local: start that Redis first")
+    if url.scheme != "redis" or url.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit(
+            f"nothing answers at {redacted_url(settings.redis_url)}, and it is not local: start that Redis first"
+        )
     binary = find_redis_server()
     if binary is None:
         raise SystemExit(

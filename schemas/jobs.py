@@ -158,6 +158,9 @@ class JobView(BaseModel):
     cached: bool = Field(False, description="Its images came from the result cache (an identical earlier request).")
     safety: SafetyReport | None = Field(None, description="What the safety checks found and did (once finished).")
     error: Problem | None = Field(None, description="Why the job failed (problem details).")
+    request_id: str | None = Field(
+        None, description="The X-Request-ID of the submit (given by the client or made by the API), for log searches."
+    )
 
 
 class JobAccepted(BaseModel):

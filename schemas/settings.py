@@ -89,6 +89,11 @@ class Settings(BaseSettings, WatermarkSettings):
         15, ge=3, description="Seconds a worker counts as alive after its last heartbeat (sent every ttl/3)."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="text: one readable line per record; json: one JSON object per line (time, level, logger, "
+        "message, request_id, job_id, user, worker) for log collectors.",
+    )
 
     # -- authentication (see docs/auth.md) ---------------------------------------------------------------
     auth: str = Field(

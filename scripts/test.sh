@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: redis-server (integration tests), chromium (tests/browser, driven by Playwright), node (the web
-# UI's JavaScript tests, webui/tests/). Installed with apt when missing and allowed; nothing is done when present.
+# System packages: redis-server and redis-sentinel (integration tests), chromium (tests/browser, driven by
+# Playwright), node (the web UI's JavaScript tests, webui/tests/). Installed with apt when missing and allowed; nothing is done when present.
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -27,6 +27,7 @@ from server.model_checks import ModelChecks
 from server.operations import ControlOperations
 from server.problems import install_problem_handlers
 from server.queue import QueueState
+from server.request_id import RequestId
 from server.routes import auth, cache, generate, jobs, models, queue, system, watermark
 from server.submit import SubmitService
 from server.views import JobViews
@@ -97,10 +98,12 @@ def create_app(settings: Settings) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-API-Key", "Last-Event-ID"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "Last-Event-ID", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
         )
-    if not settings.auth_enabled:  # outermost: a rebound page's request is refused before anything else runs
+    if not settings.auth_enabled:  # a rebound page's request is refused before anything else runs
         app.add_middleware(HostGuard, allowed=allowed_host_names(settings.allowed_hosts, settings.host))
+    app.add_middleware(RequestId)  # outermost: every answer, a refusal too, carries X-Request-ID
     for module in (auth, cache, generate, jobs, models, queue, system, watermark):
         app.include_router(module.router)
     app.include_router(openai_compat.router)

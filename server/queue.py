@@ -135,8 +135,8 @@ class QueueState:
         usage = StorageUsage.read(self.redis, self.settings.queue_name)
         return usage.view() if usage else StorageView()
 
-    def readiness(self) -> tuple[bool, str]:
-        """(ready, reason): Redis answers and at least one worker heartbeat is live."""
+    def readiness(self, require_worker: bool = True) -> tuple[bool, str]:
+        """(ready, reason): Redis answers and (``require_worker``) at least one worker heartbeat is live."""
         started = time.perf_counter()
         try:
             self.redis.ping()
@@ -144,7 +144,7 @@ class QueueState:
             return False, f"redis unreachable: {exc}"
         latency_ms = (time.perf_counter() - started) * 1000
         workers = self.workers()
-        if not workers:
+        if not workers and require_worker:
             return False, "no worker heartbeat"
         return True, f"redis ok ({latency_ms:.1f} ms), {len(workers)} worker(s)"
 

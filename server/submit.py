@@ -9,12 +9,13 @@ import uuid
 from datetime import UTC, datetime
 
 from redis import Redis
+from rq.job import Job
 
 from auth.principal import ANONYMOUS_ADMIN, Principal
 from auth.service import AuthService
 from schemas.errors import Forbidden, TooManyRequests
 from schemas.jobs import JobAccepted, JobPayload, JobStatus, Validation, input_folder
-from schemas.keys import RUN_JOB_TASK, Event, Priority
+from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event, Priority
 from schemas.requests import AnyJobRequest
 from schemas.settings import Settings
 from server.cache import RequestKeys, finish_from_cache, is_deterministic
@@ -23,6 +24,7 @@ from server.model_checks import ModelChecks
 from server.queue import QueueState
 from server.safety import PromptFilter
 from server.views import job_url
+from store import logs
 from store.cache import CacheStore
 from store.events import publish_event
 from store.job_index import add_job
@@ -79,6 +81,7 @@ class SubmitService:
         safety = self.prompts.plan(request, principal, self.metrics)
         model = self.checks.model_of(request)
         job_id = uuid.uuid4().hex
+        logs.update(job_id=job_id)
         request = self.inputs.prepare(request, owner, job_id)  # images checked (URLs fetched) once, then written
         submitted = datetime.now(UTC)
         key = self.keys.key(request, model) if self.settings.cache_enabled and is_deterministic(request) else None
@@ -107,7 +110,7 @@ class SubmitService:
             failure_ttl=ttl,
             ttl=ttl,
             description=f"{request.mode} {model}",
-            meta={"owner": owner, "mode": request.mode, "model": model},
+            meta={"owner": owner, "mode": request.mode, "model": model, "request_id": logs.current("request_id")},
         )
         position = self.queue.position(job_id, queue.name)
         publish_event(self.redis, job_id, Event.QUEUED, {"position": position}, ttl)
@@ -123,6 +126,10 @@ class SubmitService:
             return None
         queue = self.queue.queue_for(payload.request.priority)
         finish_from_cache(self.settings, self.redis, payload, entry, queue.name)
+        if request_id := logs.current("request_id"):  # the cached job carries the submit's request id too
+            job = Job.fetch(payload.job_id, connection=self.redis, serializer=RQ_SERIALIZER)
+            job.meta["request_id"] = request_id
+            job.save_meta()
         self.metrics.count("cache_requests", result="hit")
         self.metrics.count("jobs_submitted", mode=payload.request.mode)
         self.metrics.count("jobs", mode=payload.request.mode, status="finished")

@@ -132,6 +132,7 @@ class JobViews:
             cached=bool(result and result.cached),
             safety=result.safety if result else None,
             error=self._error(job) if status is JobStatus.FAILED else None,
+            request_id=job.meta.get("request_id"),
         )
 
     def _result(self, job: Job) -> JobResult | None:

@@ -14,6 +14,7 @@ from typing import Any
 from rq.job import Job
 
 from schemas.keys import CONTROL_TASK, RUN_JOB_TASK
+from store import logs
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,11 @@ def is_allowed_task(func_name: str | None, instance: object = None) -> bool:
 
 
 class ProjectJob(Job):
+    def perform(self) -> Any:
+        """Run the job with its id, owner and submit's request id on every log line it causes."""
+        with logs.bound(job_id=self.id, user=self.meta.get("owner"), request_id=self.meta.get("request_id")):
+            return super().perform()
+
     @property
     def func(self) -> Any:
         if not is_allowed_task(self.func_name, self.instance):

@@ -35,6 +35,7 @@ from models.watermark import is_invisible_available
 from schemas.errors import AppError
 from schemas.keys import RQ_SERIALIZER, Event, queue_names
 from schemas.settings import Settings
+from store import logs
 from store.connection import connect
 from store.events import publish_event
 from store.heartbeat import WorkerHeartbeat, delete_heartbeat
@@ -73,6 +74,7 @@ class SdqWorker(SimpleWorker):
         )
         self.context = context
         context.worker_name = name
+        logs.set_process_fields(worker=name)
         self._stop_threads = threading.Event()
         self._force_stops = 0
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
@@ -29,8 +29,17 @@ async def health() -> dict[str, str]:
     summary="Readiness: Redis reachable and at least one worker heartbeat",
     responses=problem_responses(503),
 )
-async def ready(queue: QueueDep) -> Any:
-    is_ready, reason = await run_in_threadpool(queue.readiness)
+async def ready(
+    queue: QueueDep,
+    workers: Annotated[
+        bool,
+        Query(
+            description="false: ready as soon as Redis answers, with no worker alive (an API whose workers scale "
+            "to zero while the queue is empty, e.g. KEDA: its readiness must not wait for a worker)."
+        ),
+    ] = True,
+) -> Any:
+    is_ready, reason = await run_in_threadpool(queue.readiness, workers)
     if not is_ready:
         return problem_response(
             Problem(

@@ -22,3 +22,13 @@ def test_connections_keep_alive_and_check_health() -> None:
     assert kwargs["health_check_interval"] > 0
     # redis-py 8 restores this value after maintenance events: it must be the long one too
     assert kwargs["orig_socket_timeout"] == kwargs["socket_timeout"] == 60 + BLOCKING_MARGIN_SECONDS
+
+
+def test_redacted_url_hides_passwords() -> None:
+    from store.connection import redacted_url
+
+    assert redacted_url("redis://:s3cret@redis:6379/0") == "redis://:***@redis:6379/0"
+    assert redacted_url("rediss://user:p%40ss@h/1") == "rediss://user:***@h/1"
+    hidden = redacted_url("redis+sentinel://:pw@a:26379,b/mymaster?sentinel_password=x")
+    assert "pw" not in hidden and "=x" not in hidden
+    assert redacted_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
