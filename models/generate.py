@@ -13,6 +13,7 @@ from typing import Any
 from PIL import Image
 
 from models.differential import DifferentialGuide, keep_black_areas
+from models.families import call_arguments, fit_output_size
 from models.inpaint_area import crop_for_repaint, paste_back, repaint_box
 from models.samplers import make_scheduler
 from models.upscale import RESAMPLING
@@ -158,16 +159,15 @@ def run_generation(
     ):
         output = pipeline(
             prompt=prompt,
-            clip_skip=request.clip_skip - 1 if request.clip_skip > 1 else None,
             negative_prompt=request.negative_prompt or None,
             num_inference_steps=request.steps,
             guidance_scale=request.cfg_scale,
             num_images_per_prompt=len(seeds),
             generator=generators,
             callback_on_step_end=step_end,
-            **_mode_arguments(request, inputs),
+            **call_arguments(pipeline, request, _mode_arguments(request, inputs)),  # + clip_skip (families.py)
         )
-    images = list(output.images)
+    images = fit_output_size(pipeline, list(output.images), request)
     if isinstance(request, Txt2ImgRequest) and request.hires_size is not None:
         resize = hires_upscale or (lambda image, size: image.resize(size, RESAMPLING[request.hr_upscaler]))
         images = _hires_pass(base, request, images, seeds, on_step, vae, loras or [], embeddings or [], resize)
