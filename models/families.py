@@ -32,7 +32,8 @@ class Family:
     negative_prompt: bool
     clip_skip: bool
     default_steps: int
-    default_cfg: float | None  # None: guidance is ignored (schnell)
+    default_cfg: float | None  # None: the request's default (SD3) or ignored (schnell, see ``guidance``)
+    guidance: str = "cfg"  # cfg: classifier-free | distilled: embedded in the transformer (dev) | ignored
     size_multiple: int = 16  # VAE factor 8 x patch 2 (SD3) or x 2x2 packing (Flux)
     default_sampler: Sampler = Sampler.EULER
 
@@ -42,7 +43,8 @@ class Family:
             "samplers": [s.value for s in self.samplers],
             "default_sampler": self.default_sampler.value,
             "default_steps": self.default_steps,
-            "default_cfg_scale": self.default_cfg,
+            "default_cfg_scale": self.default_cfg or Txt2ImgRequest.model_fields["cfg_scale"].default,
+            "guidance": self.guidance,
             "negative_prompt": self.negative_prompt,
             "modes": list(FLOW_MODES),
             "size_multiple": self.size_multiple,
@@ -52,9 +54,9 @@ class Family:
 _SD3_SAMPLERS = (Sampler.EULER, Sampler.EULER_A, Sampler.HEUN, Sampler.DPMPP_2M, Sampler.UNIPC, Sampler.LCM)
 _FLUX_SAMPLERS = (Sampler.EULER, Sampler.EULER_A, Sampler.LCM)  # Flux's shifted sigmas: set_timesteps(sigmas, mu)
 SD3 = Family("sd3", _SD3_SAMPLERS, negative_prompt=True, clip_skip=True, default_steps=28, default_cfg=None)
-FLUX_DEV = Family("flux-dev", _FLUX_SAMPLERS, negative_prompt=False, clip_skip=False, default_steps=28, default_cfg=3.5)
+FLUX_DEV = Family("flux-dev", _FLUX_SAMPLERS, False, False, default_steps=28, default_cfg=3.5, guidance="distilled")
 FLUX_SCHNELL = Family(
-    "flux-schnell", _FLUX_SAMPLERS, negative_prompt=False, clip_skip=False, default_steps=4, default_cfg=None
+    "flux-schnell", _FLUX_SAMPLERS, False, False, default_steps=4, default_cfg=None, guidance="ignored"
 )
 FAMILIES = {"sd3": SD3, "flux-dev": FLUX_DEV, "flux-schnell": FLUX_SCHNELL}
 
