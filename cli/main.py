@@ -69,11 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--payload", help="the payload to look for (default: SDQ_INVISIBLE_WATERMARK_PAYLOAD)")
 
     tiny = commands.add_parser(
-        "tiny-model", help="write a tiny random SD1.x (inpainting, SDXL) diffusers folder (tests, demos)"
+        "tiny-model", help="write a tiny random SD1.x (inpainting, SDXL, SD3, Flux) diffusers folder (tests, demos)"
     )
     tiny.add_argument("directory", type=Path)
     tiny.add_argument("--seed", type=int, default=0)
-    tiny.add_argument("--arch", choices=["sd1", "sd1-inpaint", "sdxl"], default="sd1")
+    tiny.add_argument("--arch", choices=["sd1", "sd1-inpaint", "sdxl", "sd3", "flux", "flux-schnell"], default="sd1")
 
     from cli.remote.parsers import add_parsers as add_client_parsers
 

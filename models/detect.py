@@ -37,6 +37,7 @@ class Detection:
     arch: Arch
     inpaint: bool = False
     prediction: str | None = None
+    variant: str | None = None
 
 
 def _shape(header: dict[str, Any], key: str) -> list[int] | None:
@@ -193,7 +194,9 @@ _PIPELINE_ARCH = {
     "StableDiffusionXLInpaintPipeline": Arch.SDXL,
     "StableDiffusionXLImg2ImgPipeline": Arch.SDXL_REFINER,
     "StableDiffusion3Pipeline": Arch.SD3,
+    "StableDiffusion3Img2ImgPipeline": Arch.SD3,
     "FluxPipeline": Arch.FLUX,
+    "FluxImg2ImgPipeline": Arch.FLUX,
 }
 _COMPONENT_TYPES = {
     "AutoencoderKL": ModelType.VAE,
@@ -214,7 +217,20 @@ def detect_diffusers_pipeline(folder: Path) -> Detection:
         arch = Arch.SDXL_REFINER
     scheduler = folder / "scheduler" / "scheduler_config.json"
     prediction = read_json_object(scheduler).get("prediction_type") if scheduler.is_file() else None
-    return Detection(arch, bool(inpaint), prediction if isinstance(prediction, str) else None)
+    variant = _transformer_variant(folder, arch) if arch in (Arch.SD3, Arch.FLUX) else None
+    return Detection(arch, bool(inpaint), prediction if isinstance(prediction, str) else None, variant)
+
+
+def _transformer_variant(folder: Path, arch: Arch) -> str | None:
+    """Flux: ``dev`` when the transformer embeds the guidance scale (``guidance_embeds``), else ``schnell``. SD3:
+    ``sd3.5`` when its attention normalises queries and keys (``qk_norm``), else ``sd3``. None without a config."""
+    path = folder / "transformer" / "config.json"
+    if not path.is_file():
+        return None
+    config = read_json_object(path)
+    if arch is Arch.FLUX:
+        return "dev" if config.get("guidance_embeds") is True else "schnell"
+    return "sd3.5" if config.get("qk_norm") else "sd3"
 
 
 def detect_diffusers_component(folder: Path, folder_type: ModelType) -> tuple[ModelType, Detection]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from models.differential import DifferentialGuide, keep_black_areas
+from models.families import call_arguments, fit_output_size
 from models.modes import HiresPlan, handler_for
 from models.samplers import make_scheduler
 from models.upscale import RESAMPLING
@@ -138,16 +139,15 @@ def run_generation(
     ):
         output = pipeline(
             prompt=prompt,
-            clip_skip=request.clip_skip - 1 if request.clip_skip > 1 else None,
             negative_prompt=request.negative_prompt or None,
             num_inference_steps=request.steps,
             guidance_scale=request.cfg_scale,
             num_images_per_prompt=len(seeds),
             generator=generators,
             callback_on_step_end=_step_end(on_step, options, guide),
-            **handler.pipeline_arguments(request, staged.inputs),
+            **call_arguments(pipeline, request, handler.pipeline_arguments(request, staged.inputs)),  # + clip_skip
         )
-    images = list(output.images)
+    images = fit_output_size(pipeline, list(output.images), request)
     plan = handler.hires(request)
     if plan is not None:
         images = _hires_pass(base, request, plan, list(zip(images, seeds, strict=True)), on_step, options)

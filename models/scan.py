@@ -139,6 +139,7 @@ def detect_entry(path: Path, folder_type: ModelType, common: dict[str, Any]) -> 
         arch=detection.arch,
         inpaint=detection.inpaint,
         prediction=prediction,
+        variant=detection.variant,
         status="valid",
         **common,
     )

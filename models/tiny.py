@@ -1,4 +1,4 @@
-"""Build a tiny, randomly initialised SD1.x-style diffusers folder entirely offline.
+"""Build a tiny, randomly initialised SD1.x-style (SDXL, SD3, Flux) diffusers folder entirely offline.
 
 The tests, the README's smoke run and ``sdqueue up --demo`` use it: real diffusers components with the
 real loading code, small enough to generate on a CPU in a fraction of a second. Nothing is downloaded:
@@ -146,16 +146,21 @@ def build_tiny_sdxl_pipeline(seed: int = 0):  # type: ignore[no-untyped-def]
     )
 
 
-TINY_ARCHS = ("sd1", "sd1-inpaint", "sdxl")
+TINY_ARCHS = ("sd1", "sd1-inpaint", "sdxl", "sd3", "flux", "flux-schnell")
 
 
 def write_tiny_model(directory: Path, seed: int = 0, arch: str = "sd1") -> Path:
-    """Save a tiny pipeline (``sd1``, ``sd1-inpaint`` with a 9-channel UNet, or ``sdxl``) as a diffusers folder
-    (safetensors weights) at ``directory``."""
+    """Save a tiny pipeline (``sd1``, ``sd1-inpaint`` with a 9-channel UNet, ``sdxl``, ``sd3``, ``flux`` = Flux.1
+    dev, ``flux-schnell``; see :mod:`models.tiny_families`) as a diffusers folder (safetensors weights) at
+    ``directory``."""
     if arch not in TINY_ARCHS:
         raise ValueError(f"unknown tiny model arch {arch!r}; choose from {', '.join(TINY_ARCHS)}")
     directory.mkdir(parents=True, exist_ok=True)
-    if arch == "sdxl":
+    if arch in ("sd3", "flux", "flux-schnell"):
+        from models.tiny_families import build_tiny_flux_pipeline, build_tiny_sd3_pipeline
+
+        pipeline = build_tiny_sd3_pipeline(seed) if arch == "sd3" else build_tiny_flux_pipeline(seed, arch == "flux")
+    elif arch == "sdxl":
         pipeline = build_tiny_sdxl_pipeline(seed)
     else:
         pipeline = build_tiny_pipeline(seed, inpaint=arch == "sd1-inpaint")

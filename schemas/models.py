@@ -55,6 +55,9 @@ class ModelEntry(BaseModel):
     arch: Arch
     inpaint: bool = Field(False, description="A 9-channel (inpainting) UNet.")
     prediction: str | None = Field(None, description="epsilon | v_prediction, when known.")
+    variant: str | None = Field(
+        None, description="Within a family, when known: schnell | dev (flux), sd3 | sd3.5 (sd3 diffusers folders)."
+    )
     path: str = Field(description="Relative to the models folder (or the hub id).")
     size_bytes: int
     modified_at: datetime | None = None

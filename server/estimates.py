@@ -6,6 +6,7 @@ from typing import Any, get_args
 
 from redis import Redis
 
+from models.families import FAMILIES, family_of
 from models.registry import ModelRegistry
 from schemas.jobs import Estimate
 from schemas.keys import Priority
@@ -54,6 +55,12 @@ def estimate(redis: Redis, request: AnyRequest, model: str) -> Estimate:
     return Estimate(seconds=round(seconds, 3), basis=basis, detail=detail)
 
 
+def _model_families(registry: ModelRegistry) -> dict[str, str]:
+    """Checkpoint name -> its family in ``families`` (SD3 and Flux checkpoints only)."""
+    found = {c.name: family_of(c.arch, c.variant) for c in registry.checkpoints()}
+    return {name: family.name for name, family in found.items() if family is not None}
+
+
 def parameters(settings: Settings, registry: ModelRegistry) -> dict[str, Any]:
     """Every request field with type, limits, default and description (JSON Schema), plus the choices."""
     return {
@@ -65,6 +72,8 @@ def parameters(settings: Settings, registry: ModelRegistry) -> dict[str, Any]:
             "controlnet": ControlNetRequest.model_json_schema(),
         },
         "samplers": [{"name": s.value, "label": s.label} for s in Sampler],
+        "families": {name: family.describe() for name, family in FAMILIES.items()},
+        "model_families": _model_families(registry),
         "priorities": [p.value for p in Priority],
         "models": [c.name for c in registry.checkpoints()],
         "controlnets": sorted(

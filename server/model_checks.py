@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from redis import Redis
 
+from models.families import fit_request
 from models.registry import ModelRegistry
 from schemas.errors import FieldPath, RequestInvalid, body_loc
 from schemas.models import Arch, ModelEntry, ModelType
@@ -68,6 +69,15 @@ class ModelChecks:
             self.upscaler(request.hr_upscaler, "hr_upscaler")
             self.check_hires_passes(request, request.hires_size)
         return checkpoint.name
+
+    def fit_family(self, request: AnyJobRequest, model: str) -> AnyJobRequest:
+        """A generation request checked against the family of its checkpoint ``model`` (SD3, Flux: modes, samplers,
+        negative prompt, size) and given the family's defaults; see ``models.families``."""
+        if isinstance(request, UpscaleRequest):
+            return request
+        entry = self.registry.find_checkpoint_entry(model)
+        embeddings = tuple(e.name for e in self.registry.entries() if e.type is ModelType.EMBEDDING)
+        return fit_request(request, entry, embeddings)
 
     def upscaler(self, name: str, field: str) -> str:
         """A built-in resampler, or a valid model in models/upscalers/ (ModelNotFound naming ``field``)."""

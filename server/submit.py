@@ -70,9 +70,9 @@ class SubmitService:
         (exists, fits the model), the VAE, the upscalers, and the input images. ``model`` is the checkpoint a
         generation runs on, or the upscaler of an upscale."""
         self.prompts.plan(request, principal, None)
-        return Validation(
-            model=self.checks.model_of(request), request=self.inputs.prepare(request, principal.name, None)
-        )
+        model = self.checks.model_of(request)
+        request = self.checks.fit_family(request, model)
+        return Validation(model=model, request=self.inputs.prepare(request, principal.name, None))
 
     def submit(self, request: AnyJobRequest, principal: Principal = ANONYMOUS_ADMIN) -> JobAccepted:
         """Queue the request; a result-cache hit is answered at once with a job that already finished."""
@@ -80,6 +80,7 @@ class SubmitService:
         self._enforce_policy(request, principal)
         safety = self.prompts.plan(request, principal, self.metrics)
         model = self.checks.model_of(request)
+        request = self.checks.fit_family(request, model)  # SD3/Flux: family checks and defaults
         job_id = uuid.uuid4().hex
         logs.update(job_id=job_id)
         request = self.inputs.prepare(request, owner, job_id)  # images checked (URLs fetched) once, then written

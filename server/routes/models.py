@@ -7,9 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from auth.deps import CanReadModels, CanWriteModels
+from models.families import samplers_for
 from models.hashing import cached_sha256, compute_sha256, short_hash
-from models.registry import ModelRegistry
-from schemas.errors import NotFound, RequestInvalid
+from models.registry import ModelRegistry, is_valid_name
+from schemas.errors import ModelNotFound, NotFound, RequestInvalid
 from schemas.models import Arch, ModelEntry, ModelOperation, ModelPage, ModelStats, ModelType
 from schemas.requests import SCHEDULER_LABELS, Sampler, ScheduleType
 from server.deps import OperationsDep, QueueDep, RedisDep, problem_responses
@@ -177,9 +178,26 @@ def model_operation(operation_id: str, operations: OperationsDep, principal: Can
     return operations.view(operation_id)
 
 
-@router.get("/samplers", summary="Samplers: API name and AUTOMATIC1111 label")
-async def samplers(principal: CanReadModels) -> list[dict[str, str]]:
-    return [{"name": s.value, "label": s.label} for s in Sampler]
+@router.get(
+    "/samplers",
+    responses=problem_responses(401, 403, 422),
+    summary="Samplers: API name and AUTOMATIC1111 label; with ?model=, only those that fit that checkpoint",
+)
+def samplers(
+    request: Request,
+    principal: CanReadModels,
+    model: Annotated[
+        str | None,
+        Query(max_length=200, description="A checkpoint name: only the samplers that fit its family (SD3, Flux)."),
+    ] = None,
+) -> list[dict[str, str]]:
+    fitting = list(Sampler)
+    if model is not None:
+        entry = _registry(request).get(f"checkpoint:{model}") if is_valid_name(model) else None
+        if entry is None or entry.status != "valid":
+            raise ModelNotFound.for_field(["query", "model"], f"unknown checkpoint {model!r}")
+        fitting = samplers_for(entry.arch, entry.variant)
+    return [{"name": s.value, "label": s.label} for s in fitting]
 
 
 @router.get("/schedulers", summary="Noise schedule types (A1111 'Schedule type')")

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from auth.deps import CanReadModels, QueueAdmin
 from schemas.jobs import ClearResult, Estimate, QueueView, Validation
-from schemas.requests import GenerationRequest, JobRequest
+from schemas.requests import GenerationRequest, JobRequest, UpscaleRequest
 from server.deps import OwnerFilter, QueueDep, RedisDep, RegistryDep, SettingsDep, SubmitsDep, problem_responses
 from server.estimates import estimate, parameters
 from server.policy import CanValidate
@@ -58,8 +58,11 @@ async def validate(request: JobRequest, submits: SubmitsDep, principal: CanValid
 async def estimate_request(
     request: GenerationRequest, submits: SubmitsDep, redis: RedisDep, principal: CanValidate
 ) -> Estimate:
-    model = (await run_in_threadpool(submits.validate, request, principal)).model
-    return await run_in_threadpool(estimate, redis, request, model)
+    checked = await run_in_threadpool(submits.validate, request, principal)
+    fitted = checked.request  # with the model family's defaults (a Flux schnell job's 4 steps) and the input's size
+    return await run_in_threadpool(
+        estimate, redis, fitted if not isinstance(fitted, UpscaleRequest) else request, checked.model
+    )
 
 
 @router.get("/parameters", summary="Every request field with limits and defaults (JSON Schema), and the choices")
