@@ -10,7 +10,9 @@ base64. Another user's upload id is refused like an unknown one.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -66,8 +68,9 @@ class InputStore:
             path = upload_path(self.settings, value)
             if stored is None or stored.decode() != owner or not path.is_file():
                 raise RequestInvalid.for_field(body_loc(field), f"unknown upload {value!r}")
+            mode = "L" if grey else "RGB"
             with Image.open(path) as stored_image:
-                return _Loaded(stored_image.convert("L" if grey else "RGB"), value, inline=False)
+                return _Loaded(stored_image.convert(mode), value, inline=False, same_as_file=stored_image.mode == mode)
         image = open_image(read_bytes(value, field, self.settings), field, self.settings, grey=grey)
         return _Loaded(image, value, inline=True)
 
@@ -81,7 +84,7 @@ class InputStore:
 
     def prepare(self, request: AnyJobRequest, owner: str, job_id: str | None) -> AnyJobRequest:
         """Check the request's images (its mode's handler says which and how); with a ``job_id``, also write the
-        job's inputs (each once) and return the request with sizes filled in and image fields naming uploads.
+        job's inputs and return the request with sizes filled in and image fields naming uploads.
         Without one (validate), nothing is written."""
         handler = handler_for(request)
         fields = handler.image_inputs(request)
@@ -89,10 +92,26 @@ class InputStore:
             return request
         loaded = {item.name: self._image(item.value, item.loc, owner, grey=item.grey) for item in fields}
         prepared = handler.prepare(request, {name: item.image for name, item in loaded.items()}, self.limits)
+        refs = self._refs(loaded, owner, job_id is not None)
         if job_id is not None:
             for name, image in prepared.files.items():
-                write_png(image, input_image_path(self.settings.data_dir, job_id, name))
-        return handler.with_refs(request, self._refs(loaded, owner, job_id is not None), prepared.update)
+                source = loaded[name]
+                as_is = image is source.image and source.same_as_file
+                self._write_input(
+                    image, refs[name] if as_is else None, input_image_path(self.settings.data_dir, job_id, name)
+                )
+        return handler.with_refs(request, refs, prepared.update)
+
+    def _write_input(self, image: Image.Image, upload_id: str | None, path: Path) -> None:
+        """Write a job input; an image used as it is links its upload's file instead (each image written once)."""
+        if upload_id is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(upload_path(self.settings, upload_id), path)
+                return
+            except OSError:
+                pass  # another file system, or no hard links: write it
+        write_png(image, path)
 
 
 @dataclass(frozen=True)
@@ -100,3 +119,4 @@ class _Loaded:
     image: Image.Image
     ref: str  # what the field held: an upload id, or the inline value
     inline: bool  # not yet an upload
+    same_as_file: bool = True  # the upload's file (stored from this image) holds exactly these pixels

@@ -15,8 +15,7 @@ import pytest
 from PIL import Image
 
 from client import Client
-from tests.conftest import ROOT, Stack, wait_until
-from tests.integration.test_auth import cli
+from tests.conftest import ROOT, Stack, run_cli, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -138,7 +137,7 @@ def test_login_stores_credentials_per_server_0600(make_stack, tmp_path: Path) ->
     """`sdqueue login NAME --password-stdin` stores a token pair (mode 0600) that later commands use; an API key
     from `--api-key-stdin` likewise; without credentials the command exits 1 and says how to log in."""
     stack = make_stack(worker=False, SDQ_AUTH="jwt,api-key")
-    assert cli(stack, "users", "add", "dora", "--password-stdin", stdin="dora-password-1\n").returncode == 0
+    assert run_cli(stack, "users", "add", "dora", "--password-stdin", stdin="dora-password-1\n").returncode == 0
     refused = sdqueue(stack, tmp_path, "queue")
     assert refused.returncode == 1 and "sdqueue login" in refused.stderr
     logged = sdqueue(stack, tmp_path, "login", "dora", "--password-stdin", stdin="dora-password-1\n")
@@ -154,7 +153,7 @@ def test_login_stores_credentials_per_server_0600(make_stack, tmp_path: Path) ->
     renewed = json.loads(stored.read_text())["servers"][stack.base_url]
     assert renewed["refresh_token"] != entry["refresh_token"] and renewed["expires_at"] > 0
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
-    created = cli(stack, "keys", "create", "--owner", "dora", "--name", "cli")
+    created = run_cli(stack, "keys", "create", "--owner", "dora", "--name", "cli")
     keyed = sdqueue(stack, tmp_path, "login", "--api-key-stdin", stdin=created.stdout.strip() + "\n")
     assert keyed.returncode == 0, keyed.stderr
     assert json.loads(stored.read_text())["servers"][stack.base_url] == {"api_key": created.stdout.strip()}

@@ -24,8 +24,7 @@ from client import (
 )
 from schemas.jobs import JobStatus
 from schemas.requests import Txt2ImgRequest
-from tests.conftest import LocalRedis, Stack, launch_stack, wait_until
-from tests.integration.test_auth import cli
+from tests.conftest import LocalRedis, Stack, launch_stack, run_cli, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -203,7 +202,7 @@ def test_the_access_token_is_refreshed_before_it_expires(make_stack) -> None:
     """Auth on, 30 s access tokens: a username/password client logs in once, then trades its refresh token for a
     new pair when the token nears its end, and calls go on working; a wrong password is Unauthorized."""
     stack = make_stack(worker=False, SDQ_AUTH="jwt", SDQ_ACCESS_TOKEN_TTL="30")
-    added = cli(stack, "users", "add", "carol", "--password-stdin", stdin="carol-password-1\n")
+    added = run_cli(stack, "users", "add", "carol", "--password-stdin", stdin="carol-password-1\n")
     assert added.returncode == 0, added.stderr
     with Client(stack.base_url, username="carol", password="carol-password-1", refresh_margin=28) as sd:
         assert sd.me().user == "carol"
