@@ -1,7 +1,7 @@
 // Live jobs panel: my recent jobs with status, queue position and a progress bar fed by each job's event stream;
 // Cancel on queued and running jobs; the images of a finished job as thumbnails that open the lightbox.
 
-import { api } from './api.js';
+import { api, session } from './api.js';
 import { byId, h, setMessage } from './dom.js';
 import { followJob, TERMINAL } from './events.js';
 import { isActive, jobSummary, progressText, statusText } from './progress.js';
@@ -151,7 +151,9 @@ export class JobsView {
     for (const entry of active) {
       if (streams >= MAX_STREAMS) break;
       if (entry.stream) continue;
-      entry.stream = followJob(entry.job.id, (event) => this.#event(entry, event));
+      entry.stream = followJob(entry.job.id, (event) => this.#event(entry, event), {
+        authorization: () => session.authorization,
+      });
       streams += 1;
     }
   }

@@ -1,24 +1,82 @@
-// Entry point: load what the form needs (parameters, samplers, checkpoints) in parallel, then wire the views.
+// Entry point: find out who I am (auth off: no login; auth on: the login page first), load what the form needs
+// (parameters, samplers, checkpoints) in parallel, then wire the views and the top bar.
 
-import { api } from './api.js';
+import { KeysView } from './account.js';
+import { api, session } from './api.js';
 import { byId, setMessage } from './dom.js';
 import { GalleryView } from './gallery.js';
 import { GenerateView } from './generate.js';
 import { JobsView } from './jobs.js';
 import { LightboxView } from './lightbox.js';
+import { LoginView } from './login.js';
 import { setupTheme } from './theme.js';
+import { UsersView } from './users.js';
 
 const notice = byId('notice');
+const login = new LoginView();
 
 function explain(error) {
-  if (error?.status === 401 || error?.status === 403) {
-    return 'This server needs you to sign in; the web UI cannot sign in yet. Use the API with a token or key.';
-  }
+  if (error?.status === 401 || error?.status === 403) return `Not allowed: ${error.message}`;
   return `Could not reach the API: ${error?.message ?? error}`;
+}
+
+/** /auth/me, or the login page until someone signs in (a 401 means auth is on and nobody is). */
+async function whoAmI() {
+  try {
+    return await api.me();
+  } catch (error) {
+    if (error?.status !== 401) throw error;
+    byId('view-generate').hidden = true;
+    const me = await login.ask();
+    byId('view-generate').hidden = false;
+    return me;
+  }
+}
+
+function showView(id) {
+  for (const button of byId('nav').querySelectorAll('button[data-view]')) {
+    const current = button.dataset.view === id;
+    if (current) button.setAttribute('aria-current', 'page');
+    else button.removeAttribute('aria-current');
+    byId(button.dataset.view).hidden = !current;
+  }
+}
+
+async function setupAccount(me) {
+  const signedIn = me.method === 'jwt';
+  byId('whoami').textContent = signedIn ? me.user : '';
+  byId('whoami').hidden = !signedIn;
+  const logout = byId('logout');
+  logout.hidden = !signedIn;
+  if (!signedIn) return;
+  logout.addEventListener('click', async () => {
+    try {
+      await api.logout(session.refreshToken);
+    } finally {
+      session.end();
+      location.reload(); // every view and token gone with the page
+    }
+  });
+  const nav = byId('nav');
+  nav.hidden = false;
+  nav.addEventListener('click', (event) => {
+    const view = event.target.closest('button[data-view]')?.dataset.view;
+    if (view) showView(view);
+  });
+  const loads = [new KeysView(me).load()];
+  if (me.scopes.includes('users:admin')) loads.push(new UsersView().load());
+  await Promise.all(loads);
 }
 
 async function start() {
   setupTheme(byId('theme-toggle'));
+  session.onExpired = async () => {
+    byId('view-generate').hidden = true;
+    byId('view-account').hidden = true;
+    await login.ask('Your session ended: sign in again.');
+    showView('view-generate');
+  };
+  const me = await whoAmI();
   const [parameters, samplers, checkpoints] = await Promise.all([
     api.parameters(),
     api.samplers(),
@@ -38,7 +96,7 @@ async function start() {
   });
   performance.mark('sdq:ready');
   document.body.dataset.ready = 'form';
-  await Promise.all([jobs.load(), gallery.loadMore()]);
+  await Promise.all([jobs.load(), gallery.loadMore(), setupAccount(me)]);
   document.body.dataset.ready = 'all';
 }
 
