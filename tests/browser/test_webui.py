@@ -212,7 +212,8 @@ def test_screenshots_phone_and_dark_fit_without_sideways_scrolling(
     if name == "desktop-dark":
         page.locator("#gallery-grid li button").first.click()
         page.get_by_role("dialog").wait_for()
-        page.wait_for_function("document.getElementById('lightbox-image').complete")
+        # not wait_for_function: its polling evaluates a string, which the page's CSP (no unsafe-eval) refuses
+        wait_until(lambda: page.evaluate("document.getElementById('lightbox-image').complete"), 10, "the full PNG")
         shots.append(folder / "lightbox-dark.png")
         page.screenshot(path=str(shots[1]))
     if update:

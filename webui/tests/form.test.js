@@ -76,3 +76,16 @@ test('size presets are WxH', () => {
   assert.deepEqual(parsePreset('512x768'), { width: '512', height: '768' });
   assert.equal(parsePreset(''), null);
 });
+
+test('each mode sends its own fields and its images under the names its endpoint takes', async () => {
+  const { toModeRequest } = await import('../assets/js/form.js');
+  const values = { prompt: 'p', width: '64', height: '64', steps: '4', strength: '0.6', mask_blur: '2', random_seed: true };
+  const txt = toModeRequest('txt2img', values);
+  assert.equal('strength' in txt, false);
+  assert.equal('init_image' in txt, false);
+  const img = toModeRequest('img2img', values, { image: 'upl_a' });
+  assert.deepEqual([img.init_image, img.strength, 'mask_blur' in img], ['upl_a', 0.6, false]);
+  const inpaint = toModeRequest('inpaint', values, { image: 'upl_a', mask: 'upl_m' });
+  assert.deepEqual([inpaint.image, inpaint.mask, inpaint.strength, inpaint.mask_blur], ['upl_a', 'upl_m', 0.6, 2]);
+  assert.equal(toModeRequest('inpaint', values).mask, null, 'no image yet: the server names the field');
+});

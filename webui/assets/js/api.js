@@ -70,6 +70,7 @@ export const api = {
   samplers: () => request('/api/v1/samplers'),
   checkpoints: () => request('/api/v1/models?type=checkpoint&limit=200'),
   txt2img: (body) => request('/api/v1/generate/txt2img', { method: 'POST', body }),
+  generate: (mode, body) => request(`/api/v1/generate/${encodeURIComponent(mode)}`, { method: 'POST', body }),
   job: (id) => request(`/api/v1/jobs/${encodeURIComponent(id)}`),
   jobs: ({ status, page = 1, limit = 20 } = {}) => request(`/api/v1/jobs${query({ status, page, limit })}`),
   cancel: (id) => request(`/api/v1/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST' }),

@@ -1,15 +1,20 @@
-// The txt2img form's values (strings and booleans, as the inputs hold them) <-> a request body.
+// The generate form's values (strings and booleans, as the inputs hold them) <-> a request body, per mode.
 
 export const FIELDS = [
   'prompt', 'negative_prompt', 'model', 'sampler', 'width', 'height', 'steps', 'cfg_scale', 'seed', 'batch_size',
 ];
-const INTEGERS = new Set(['width', 'height', 'steps', 'seed', 'batch_size']);
-const NUMBERS = new Set([...INTEGERS, 'cfg_scale']);
+const INTEGERS = new Set(['width', 'height', 'steps', 'seed', 'batch_size', 'mask_blur']);
+const NUMBERS = new Set(['width', 'height', 'steps', 'seed', 'batch_size', 'cfg_scale']);
+
+/** The fields only some modes have, and the image fields each mode sends (the form's image → these names). */
+export const MODE_FIELDS = { txt2img: [], img2img: ['strength'], inpaint: ['strength', 'mask_blur'] };
+export const EXTRA_FIELDS = ['strength', 'mask_blur'];
+export const IMAGE_FIELD = { img2img: 'init_image', inpaint: 'image' };
 
 /** Each field's limits from the mode's JSON Schema (GET /api/v1/parameters → modes.txt2img). */
-export function limitsFrom(schema) {
+export function limitsFrom(schema, names = FIELDS) {
   const limits = {};
-  for (const name of FIELDS) {
+  for (const name of names) {
     const prop = schema?.properties?.[name];
     if (!prop) continue;
     const branch = Array.isArray(prop.anyOf) ? prop.anyOf.find((b) => b.type && b.type !== 'null') ?? {} : prop;
@@ -64,6 +69,21 @@ export function toRequest(values) {
     if (value !== undefined) request[name] = value;
   }
   request.seed = values.random_seed ? -1 : parseNumber(values.seed, true) ?? -1;
+  return request;
+}
+
+/**
+ * The request body for POST /api/v1/generate/{mode}: the shared fields, the mode's own, and its images
+ * ({image: upload id, mask: upload id}). An image-to-image request without a size keeps the input's size.
+ */
+export function toModeRequest(mode, values, images = {}) {
+  const request = toRequest(values);
+  for (const name of MODE_FIELDS[mode] ?? []) {
+    const value = parseNumber(values[name], INTEGERS.has(name));
+    if (value !== undefined) request[name] = value;
+  }
+  if (IMAGE_FIELD[mode]) request[IMAGE_FIELD[mode]] = images.image ?? null;
+  if (mode === 'inpaint') request.mask = images.mask ?? null;
   return request;
 }
 
