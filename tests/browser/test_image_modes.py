@@ -57,7 +57,7 @@ def test_inpaint_a_mask_painted_with_the_mouse_is_the_mask_the_api_received(
     assert page.get_by_role("heading", name="Inpaint").is_visible()
     assert page.get_by_label("Model", exact=True).input_value() == "tiny-inpaint", "an inpainting model first"
     page.get_by_label("Input image").set_input_files(str(source))
-    page.get_by_text("128 × 96 px").wait_for()
+    page.get_by_text("128 \u00d7 96 px").wait_for()
     assert (page.get_by_label("Width").input_value(), page.get_by_label("Height").input_value()) == ("128", "96")
     canvas = page.get_by_label("Mask: paint what to repaint")
     assert canvas.evaluate("c => [c.width, c.height]") == [128, 96]
@@ -115,7 +115,7 @@ def test_img2img_takes_a_dropped_image_and_a_pasted_one(open_ui: Any, stack: Sta
         )
 
     page.dispatch_event("#image-in", "drop", {"dataTransfer": transfer(72, 64)})
-    page.get_by_text("72 × 64 px").wait_for()
+    page.get_by_text("72 \u00d7 64 px").wait_for()
     pasted = transfer(64, 80)
     page.get_by_label("Prompt", exact=True).focus()
     page.evaluate(
@@ -123,7 +123,7 @@ def test_img2img_takes_a_dropped_image_and_a_pasted_one(open_ui: Any, stack: Sta
         "new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))",
         pasted,
     )
-    page.get_by_text("64 × 80 px").wait_for()
+    page.get_by_text("64 \u00d7 80 px").wait_for()
     wait_until(lambda: page.get_by_label("Height").input_value() == "80", 5, "the size from the image")
 
     page.get_by_label("Prompt", exact=True).fill("img2img a castle")
