@@ -89,3 +89,22 @@ test('each mode sends its own fields and its images under the names its endpoint
   assert.deepEqual([inpaint.image, inpaint.mask, inpaint.strength, inpaint.mask_blur], ['upl_a', 'upl_m', 0.6, 2]);
   assert.equal(toModeRequest('inpaint', values).mask, null, 'no image yet: the server names the field');
 });
+
+test('Advanced sends only what differs from the defaults; hires fix only for txt2img above 1x', async () => {
+  const { advancedRequest, toModeRequest } = await import('../assets/js/form.js');
+  assert.deepEqual(advancedRequest('txt2img', { hr_scale: '1', strict_safety: '' }), {});
+  const values = {
+    vae: 'tiny-vae', clip_skip: '2', strict_safety: 'false', watermark: 'mine',
+    hr_scale: '1.5', hr_upscaler: 'nearest', hr_steps: '', hr_denoise: '0.4',
+  };
+  assert.deepEqual(advancedRequest('txt2img', values), {
+    vae: 'tiny-vae', clip_skip: 2, strict_safety: false, watermark: { text: 'mine' },
+    hr_scale: 1.5, hr_upscaler: 'nearest', hr_denoise: 0.4,
+  });
+  assert.equal('hr_scale' in advancedRequest('img2img', values), false);
+  assert.deepEqual(advancedRequest('img2img', { no_watermark: true, watermark: 'x' }).watermark, { text: '' });
+  const up = toModeRequest('upscale', { prompt: 'ignored', upscaler: 'tiny-esrgan', scale: '2' }, { image: 'upl_a' });
+  assert.deepEqual(up, { image: 'upl_a', upscaler: 'tiny-esrgan', scale: 2 });
+  const cn = toModeRequest('controlnet', { prompt: 'p', strength: '0.5', random_seed: true }, { controlnets: [{ controlnet: 'c' }] });
+  assert.deepEqual([cn.controlnets.length, 'init_image' in cn, 'strength' in cn], [1, false, false]);
+});

@@ -69,6 +69,7 @@ export const api = {
   parameters: () => request('/api/v1/parameters'),
   samplers: () => request('/api/v1/samplers'),
   checkpoints: () => request('/api/v1/models?type=checkpoint&limit=200'),
+  models: ({ type, search, page = 1, limit = 200 } = {}) => request(`/api/v1/models${query({ type, search, page, limit })}`),
   txt2img: (body) => request('/api/v1/generate/txt2img', { method: 'POST', body }),
   generate: (mode, body) => request(`/api/v1/generate/${encodeURIComponent(mode)}`, { method: 'POST', body }),
   job: (id) => request(`/api/v1/jobs/${encodeURIComponent(id)}`),

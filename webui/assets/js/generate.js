@@ -5,21 +5,31 @@
 import { api } from './api.js';
 import { byId, h, setMessage } from './dom.js';
 import {
+  ADVANCED_FIELDS,
   defaultValues,
   EXTRA_FIELDS,
   FIELDS,
   fromRequest,
+  HIRES_FIELDS,
   IMAGE_FIELD,
   limitsFrom,
   parsePreset,
   toModeRequest,
 } from './form.js';
+import { Choices } from './choices.js';
+import { ControlNetUnits } from './controlnet.js';
 import { ImageInput, upload } from './imagein.js';
 import { Painter } from './painter.js';
 import { fieldErrors } from './problems.js';
 
-const ALL = [...FIELDS, ...EXTRA_FIELDS];
-const TITLES = { txt2img: 'Text to image', img2img: 'Image to image', inpaint: 'Inpaint' };
+const ALL = [...FIELDS, ...EXTRA_FIELDS, ...ADVANCED_FIELDS, ...HIRES_FIELDS];
+const TITLES = {
+  txt2img: 'Text to image',
+  img2img: 'Image to image',
+  inpaint: 'Inpaint',
+  controlnet: 'ControlNet',
+  upscale: 'Upscale',
+};
 /** Error locations that name the form's image or mask → the element that shows them. */
 const ERROR_TARGETS = { init_image: 'image', image: 'image', mask: 'mask' };
 
@@ -40,13 +50,17 @@ export class GenerateView {
     this.limits = {
       ...limitsFrom(parameters?.modes?.txt2img),
       ...limitsFrom(parameters?.modes?.inpaint, EXTRA_FIELDS),
+      ...limitsFrom(parameters?.modes?.upscale, ['scale']),
+      ...limitsFrom(parameters?.modes?.txt2img, [...HIRES_FIELDS, 'clip_skip']),
     };
-    this.checkpoints = checkpoints.filter((m) => m.status === 'valid');
-    this.defaultName = parameters?.default_model;
+    this.choices = new Choices({ checkpoints, defaultName: parameters?.default_model });
+    this.units = new ControlNetUnits();
     this.#fillChoices(samplers);
     this.#applyLimits();
     this.write(defaultValues(this.limits));
-    for (const name of EXTRA_FIELDS) if (this.limits[name]?.default !== undefined) this.input(name).value = this.limits[name].default;
+    for (const name of [...EXTRA_FIELDS, 'hr_scale', 'hr_denoise']) {
+      if (typeof this.limits[name]?.default === 'number') this.input(name).value = this.limits[name].default;
+    }
     this.painter = new Painter();
     this.imageIn = new ImageInput(byId('image-in'), { onChange: (image) => this.#imageChanged(image) });
     this.#bind();
@@ -63,7 +77,7 @@ export class GenerateView {
     }
     if (mode === 'inpaint' && this.imageIn.image) this.painter.load(this.imageIn.image);
     if (mode !== 'inpaint') this.painter.root.hidden = true;
-    this.#fillModels();
+    this.choices.fillModels(mode);
     this.clearErrors();
   }
 
@@ -72,7 +86,7 @@ export class GenerateView {
     if (image) {
       this.input('width').value = String(image.width - (image.width % 8));
       this.input('height').value = String(image.height - (image.height % 8));
-      this.#syncPreset();
+      this.choices.syncPreset();
     }
     if (this.mode === 'inpaint') this.painter.load(image);
   }
@@ -81,27 +95,8 @@ export class GenerateView {
     return byId(`f-${name}`);
   }
 
-  /** The checkpoints that fit the mode: inpainting ones only for inpaint (listed first there). */
-  #fillModels() {
-    const fits = this.mode === 'inpaint'
-      ? [...this.checkpoints.filter((m) => m.inpaint), ...this.checkpoints.filter((m) => !m.inpaint)]
-      : this.checkpoints.filter((m) => !m.inpaint);
-    const models = fits.map((m) => m.name);
-    const modelSelect = this.input('model');
-    const kept = modelSelect.value;
-    modelSelect.replaceChildren();
-    if (models.length === 0) modelSelect.append(h('option', { value: '' }, 'Server default'));
-    for (const model of fits) {
-      const badge = model.architecture ? ` (${model.architecture})` : '';
-      modelSelect.append(h('option', { value: model.name }, model.name + badge));
-    }
-    const preferred = this.mode === 'inpaint' ? fits.find((m) => m.inpaint)?.name : this.defaultName;
-    this.defaultModel = models.includes(preferred) ? preferred : (models[0] ?? '');
-    modelSelect.value = models.includes(kept) && !(this.mode === 'inpaint' && preferred) ? kept : this.defaultModel;
-  }
-
   #fillChoices(samplers) {
-    this.#fillModels();
+    this.choices.fillModels(this.mode);
     const samplerSelect = this.input('sampler');
     for (const { name, label } of samplers) samplerSelect.append(h('option', { value: name }, label));
   }
@@ -135,6 +130,11 @@ export class GenerateView {
       if (this.mode !== 'txt2img') this.imageIn.paste(event);
     });
     this.randomSeed.addEventListener('change', () => this.#syncSeed());
+    byId('seed-reuse').addEventListener('click', () => {
+      this.randomSeed.checked = false;
+      this.#syncSeed();
+      this.input('seed').value = String(this.lastSeed);
+    });
     this.preset.addEventListener('change', () => {
       const size = parsePreset(this.preset.value);
       if (size) {
@@ -142,8 +142,20 @@ export class GenerateView {
         this.input('height').value = size.height;
       }
     });
-    for (const name of ['width', 'height']) this.input(name).addEventListener('input', () => this.#syncPreset());
+    for (const name of ['width', 'height']) this.input(name).addEventListener('input', () => this.choices.syncPreset());
     for (const name of ALL) this.input(name).addEventListener('input', () => this.#clearField(name));
+  }
+
+  /** The seed of the last image made, for "Reuse last seed". */
+  setLastSeed(seed) {
+    this.lastSeed = seed;
+    byId('seed-reuse').disabled = seed === undefined || seed === null;
+  }
+
+  /** Lists that load after the first view: LoRAs, VAEs, upscalers, ControlNets and preprocessors. */
+  setLists(lists) {
+    this.choices.setLists(lists);
+    this.units.setChoices(lists.controlnets ?? [], lists.preprocessors);
   }
 
   #syncSeed() {
@@ -152,16 +164,11 @@ export class GenerateView {
     if (!seed.disabled && seed.value === '') seed.value = String(Math.floor(Math.random() * 2 ** 32));
   }
 
-  #syncPreset() {
-    const wanted = `${this.input('width').value}x${this.input('height').value}`;
-    const known = [...this.preset.options].some((option) => option.value === wanted);
-    this.preset.value = known ? wanted : '';
-  }
-
   /** The image ids the mode sends; the painted mask is uploaded here, as painted, the size of the image. */
   async #images() {
     if (!IMAGE_FIELD[this.mode]) return {};
     const images = { image: this.imageIn.image?.id };
+    if (this.mode === 'controlnet') images.controlnets = this.units.read();
     if (this.mode === 'inpaint' && this.painter.mask) images.mask = (await upload(await this.painter.toBlob())).id;
     return images;
   }
@@ -169,7 +176,10 @@ export class GenerateView {
   /** The form's values: strings, and random_seed as a boolean. */
   read() {
     const values = {};
-    for (const name of ALL) values[name] = this.input(name).value;
+    for (const name of ALL) {
+      const input = this.input(name);
+      values[name] = input.type === 'checkbox' ? input.checked : input.value;
+    }
     values.random_seed = this.randomSeed.checked;
     return values;
   }
@@ -181,10 +191,11 @@ export class GenerateView {
       if (value === undefined || (value === '' && (name === 'model' || name === 'sampler'))) continue;
       this.input(name).value = value;
     }
-    if (!values.model) this.input('model').value = this.defaultModel;
+    if (!values.model) this.input('model').value = this.choices.defaultModel;
+    this.choices.fillPresets();
     this.randomSeed.checked = Boolean(values.random_seed);
     this.#syncSeed();
-    this.#syncPreset();
+    this.choices.syncPreset();
     this.clearErrors();
   }
 
@@ -203,7 +214,8 @@ export class GenerateView {
 
   #clearField(name) {
     this.input(name).removeAttribute('aria-invalid');
-    setMessage(byId(`e-${name}`), '');
+    const message = document.getElementById(`e-${name}`);
+    if (message) setMessage(message, '');
   }
 
   showProblem(problem) {

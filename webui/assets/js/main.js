@@ -68,6 +68,19 @@ async function setupAccount(me) {
   await Promise.all(loads);
 }
 
+/** The pickers the first view can do without: LoRAs, VAEs, upscalers; ControlNets from the parameters. */
+async function loadLists(generate, parameters) {
+  const valid = (type) => api.models({ type }).then((page) => page.items.filter((m) => m.status === 'valid'));
+  const [loras, vaes, upscalers] = await Promise.all([valid('lora'), valid('vae'), valid('upscaler')]);
+  generate.setLists({
+    loras,
+    vaes,
+    upscalers,
+    controlnets: parameters.controlnets ?? [],
+    preprocessors: parameters.preprocessors,
+  });
+}
+
 async function start() {
   setupTheme(byId('theme-toggle'));
   session.onExpired = async () => {
@@ -87,7 +100,13 @@ async function start() {
   const lightbox = new LightboxView({ samplerLabels, onReuse: (request, seed) => generate.reuse(request, seed) });
   const open = (job, index) => lightbox.open(job, index);
   const gallery = new GalleryView({ onOpen: open });
-  const jobs = new JobsView({ onFinished: (job) => gallery.prepend(job), onOpen: open });
+  const jobs = new JobsView({
+    onFinished: (job) => {
+      gallery.prepend(job);
+      generate.setLastSeed(job.images?.[0]?.seed ?? job.seeds?.[0]);
+    },
+    onOpen: open,
+  });
   generate = new GenerateView({
     parameters,
     samplers,
@@ -96,7 +115,7 @@ async function start() {
   });
   performance.mark('sdq:ready');
   document.body.dataset.ready = 'form';
-  await Promise.all([jobs.load(), gallery.loadMore(), setupAccount(me)]);
+  await Promise.all([jobs.load(), gallery.loadMore(), setupAccount(me), loadLists(generate, parameters)]);
   document.body.dataset.ready = 'all';
 }
 
