@@ -26,7 +26,7 @@ from server.model_checks import ModelChecks
 from server.operations import ControlOperations
 from server.problems import install_problem_handlers
 from server.queue import QueueState
-from server.routes import auth, cache, generate, jobs, models, queue, system, watermark
+from server.routes import auth, cache, generate, job_delete, jobs, models, queue, system, watermark
 from server.submit import SubmitService
 from server.views import JobViews
 from server.webui import mount_webui
@@ -100,7 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
     if not settings.auth_enabled:  # outermost: a rebound page's request is refused before anything else runs
         app.add_middleware(HostGuard, allowed=allowed_host_names(settings.allowed_hosts, settings.host))
-    for module in (auth, cache, generate, jobs, models, queue, system, watermark):
+    for module in (auth, cache, generate, job_delete, jobs, models, queue, system, watermark):
         app.include_router(module.router)
     app.include_router(openai_compat.router)
     app.include_router(a1111_compat.router)

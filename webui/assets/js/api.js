@@ -73,7 +73,8 @@ export const api = {
   txt2img: (body) => request('/api/v1/generate/txt2img', { method: 'POST', body }),
   generate: (mode, body) => request(`/api/v1/generate/${encodeURIComponent(mode)}`, { method: 'POST', body }),
   job: (id) => request(`/api/v1/jobs/${encodeURIComponent(id)}`),
-  jobs: ({ status, page = 1, limit = 20 } = {}) => request(`/api/v1/jobs${query({ status, page, limit })}`),
+  jobs: ({ status, mode, page = 1, limit = 20 } = {}) => request(`/api/v1/jobs${query({ status, mode, page, limit })}`),
+  deleteJob: (id) => request(`/api/v1/jobs/${encodeURIComponent(id)}/images`, { method: 'DELETE' }),
   cancel: (id) => request(`/api/v1/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST' }),
   me: () => request('/api/v1/auth/me'),
   login: (username, password) =>

@@ -189,6 +189,8 @@ export class GenerateView {
     for (const name of FIELDS) {
       const value = values[name];
       if (value === undefined || (value === '' && (name === 'model' || name === 'sampler'))) continue;
+      const input = this.input(name);
+      if (input.tagName === 'SELECT' && ![...input.options].some((o) => o.value === String(value))) continue;
       this.input(name).value = value;
     }
     if (!values.model) this.input('model').value = this.choices.defaultModel;
@@ -197,6 +199,25 @@ export class GenerateView {
     this.#syncSeed();
     this.choices.syncPreset();
     this.clearErrors();
+  }
+
+  /** "Send to …": the image at ``url`` becomes the input of ``mode`` (ControlNet: the first unit's image). */
+  async useImage(mode, url) {
+    this.setMode(mode);
+    const blob = await (await fetch(url)).blob();
+    const file = new File([blob], 'from-gallery.png', { type: blob.type || 'image/png' });
+    const target = mode === 'controlnet' ? this.units.units[0]?.input : this.imageIn;
+    byId('generate').scrollIntoView({ block: 'start' });
+    await target?.take(file);
+  }
+
+  /** Values read from a PNG's parameters: into the form, in the mode it is in (txt2img when it takes none). */
+  load(values) {
+    if (this.mode === 'upscale') this.setMode('txt2img');
+    this.write({ ...this.read(), ...values, model: values.model ?? '' });
+    for (const name of ['clip_skip', 'strength']) if (values[name] !== undefined) this.input(name).value = values[name];
+    byId('generate').scrollIntoView({ block: 'start' });
+    this.input('prompt').focus();
   }
 
   /** Reuse a job's parameters, with this image's seed. */

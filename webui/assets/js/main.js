@@ -9,6 +9,7 @@ import { GenerateView } from './generate.js';
 import { JobsView } from './jobs.js';
 import { LightboxView } from './lightbox.js';
 import { LoginView } from './login.js';
+import { PngInfoView } from './pnginfo.js';
 import { setupTheme } from './theme.js';
 import { UsersView } from './users.js';
 
@@ -97,9 +98,16 @@ async function start() {
   ]);
   const samplerLabels = Object.fromEntries(samplers.map((s) => [s.name, s.label]));
   let generate = null;
-  const lightbox = new LightboxView({ samplerLabels, onReuse: (request, seed) => generate.reuse(request, seed) });
+  let gallery = null;
+  const lightbox = new LightboxView({
+    samplerLabels,
+    onReuse: (request, seed) => generate.reuse(request, seed),
+    onSend: (mode, url) => generate.useImage(mode, url),
+    onDeleted: (jobId) => gallery.remove(jobId),
+    neighbour: (job, index, step) => gallery.neighbour(job, index, step),
+  });
   const open = (job, index) => lightbox.open(job, index);
-  const gallery = new GalleryView({ onOpen: open });
+  gallery = new GalleryView({ onOpen: open });
   const jobs = new JobsView({
     onFinished: (job) => {
       gallery.prepend(job);
@@ -113,6 +121,7 @@ async function start() {
     checkpoints,
     onSubmitted: (answer, request) => jobs.add(answer, request),
   });
+  new PngInfoView({ samplerLabels, onLoad: (values) => generate.load(values) });
   performance.mark('sdq:ready');
   document.body.dataset.ready = 'form';
   await Promise.all([jobs.load(), gallery.loadMore(), setupAccount(me), loadLists(generate, parameters)]);
