@@ -77,6 +77,12 @@ export const api = {
   deleteJob: (id) => request(`/api/v1/jobs/${encodeURIComponent(id)}/images`, { method: 'DELETE' }),
   cancel: (id) => request(`/api/v1/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST' }),
   me: () => request('/api/v1/auth/me'),
+  system: () => request('/api/v1/system'),
+  queue: () => request('/api/v1/queue'),
+  clearQueue: () => request('/api/v1/queue/clear', { method: 'POST' }),
+  refreshModels: () => request('/api/v1/models/refresh', { method: 'POST' }),
+  modelOperation: (id, action) =>
+    request(`/api/v1/models/${encodeURIComponent(id)}/${action === 'load' ? 'load' : 'unload'}`, { method: 'POST' }),
   login: (username, password) =>
     request('/api/v1/auth/login', { method: 'POST', body: { username, password }, auth: false }),
   logout: (refreshToken) => request('/api/v1/auth/logout', { method: 'POST', body: { refresh_token: refreshToken } }),

@@ -20,6 +20,7 @@ import { Choices } from './choices.js';
 import { ControlNetUnits } from './controlnet.js';
 import { ImageInput, upload } from './imagein.js';
 import { Painter } from './painter.js';
+import { setupRecent } from './recent.js';
 import { fieldErrors } from './problems.js';
 
 const ALL = [...FIELDS, ...EXTRA_FIELDS, ...ADVANCED_FIELDS, ...HIRES_FIELDS];
@@ -63,6 +64,7 @@ export class GenerateView {
     }
     this.painter = new Painter();
     this.imageIn = new ImageInput(byId('image-in'), { onChange: (image) => this.#imageChanged(image) });
+    this.recent = setupRecent(byId('f-recent'), this.input('prompt'));
     this.#bind();
     this.button.disabled = false;
   }
@@ -265,6 +267,7 @@ export class GenerateView {
       const request = toModeRequest(this.mode, this.read(), await this.#images());
       const answer = await api.generate(this.mode, request);
       this.onSubmitted(answer, request);
+      if (request.prompt) this.recent.add(request.prompt);
     } catch (error) {
       if (!error.problem) throw error;
       this.showProblem(error.problem);

@@ -172,6 +172,14 @@ export class JobsView {
     for (const entry of this.entries.values()) if (isActive(entry.job.status) && !entry.stream) this.#refresh(entry);
   }
 
+  /** Esc: cancel my newest running (else queued) job; false when there is none. */
+  cancelNewestRunning() {
+    const active = [...this.entries.values()].filter((e) => isActive(e.job.status)).reverse();
+    const entry = active.find((e) => e.job.status === 'started') ?? active[0];
+    if (entry) this.cancel(entry.job.id);
+    return Boolean(entry);
+  }
+
   async cancel(id) {
     const entry = this.entries.get(id);
     if (!entry) return;

@@ -9,11 +9,16 @@ import { GenerateView } from './generate.js';
 import { JobsView } from './jobs.js';
 import { LightboxView } from './lightbox.js';
 import { LoginView } from './login.js';
+import { ModelsView } from './models.js';
+import { Nav, setupShortcuts } from './nav.js';
 import { PngInfoView } from './pnginfo.js';
+import { QueueView } from './queue.js';
+import { SystemView } from './system.js';
 import { setupTheme } from './theme.js';
 import { UsersView } from './users.js';
 
 const notice = byId('notice');
+let nav = null;
 const login = new LoginView();
 
 function explain(error) {
@@ -34,16 +39,7 @@ async function whoAmI() {
   }
 }
 
-function showView(id) {
-  for (const button of byId('nav').querySelectorAll('button[data-view]')) {
-    const current = button.dataset.view === id;
-    if (current) button.setAttribute('aria-current', 'page');
-    else button.removeAttribute('aria-current');
-    byId(button.dataset.view).hidden = !current;
-  }
-}
-
-async function setupAccount(me) {
+async function setupAccount(me, nav) {
   const signedIn = me.method === 'jwt';
   byId('whoami').textContent = signedIn ? me.user : '';
   byId('whoami').hidden = !signedIn;
@@ -58,12 +54,7 @@ async function setupAccount(me) {
       location.reload(); // every view and token gone with the page
     }
   });
-  const nav = byId('nav');
-  nav.hidden = false;
-  nav.addEventListener('click', (event) => {
-    const view = event.target.closest('button[data-view]')?.dataset.view;
-    if (view) showView(view);
-  });
+  nav.offer('view-account');
   const loads = [new KeysView(me).load()];
   if (me.scopes.includes('users:admin')) loads.push(new UsersView().load());
   await Promise.all(loads);
@@ -88,9 +79,15 @@ async function start() {
     byId('view-generate').hidden = true;
     byId('view-account').hidden = true;
     await login.ask('Your session ended: sign in again.');
-    showView('view-generate');
+    nav?.show('view-generate');
   };
   const me = await whoAmI();
+  nav = new Nav({
+    'view-models': new ModelsView(me),
+    'view-system': new SystemView(),
+    'view-queue': new QueueView(),
+  });
+  if (me.scopes.includes('queue:admin')) nav.offer('view-queue');
   const [parameters, samplers, checkpoints] = await Promise.all([
     api.parameters(),
     api.samplers(),
@@ -121,10 +118,11 @@ async function start() {
     checkpoints,
     onSubmitted: (answer, request) => jobs.add(answer, request),
   });
+  setupShortcuts({ onEscape: () => jobs.cancelNewestRunning() });
   new PngInfoView({ samplerLabels, onLoad: (values) => generate.load(values) });
   performance.mark('sdq:ready');
   document.body.dataset.ready = 'form';
-  await Promise.all([jobs.load(), gallery.loadMore(), setupAccount(me), loadLists(generate, parameters)]);
+  await Promise.all([jobs.load(), gallery.loadMore(), setupAccount(me, nav), loadLists(generate, parameters)]);
   document.body.dataset.ready = 'all';
 }
 
