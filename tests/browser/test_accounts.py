@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.browser.conftest import PageGuard
+from tests.browser.conftest import DESKTOP, PHONE, PageGuard, screenshot
 from tests.conftest import Stack, launch_stack, wait_until
 from tests.integration.test_auth import PASSWORDS, add_user
 
@@ -171,3 +172,17 @@ def test_an_admin_adds_and_disables_a_user_others_see_no_users_panel(page: Any, 
     page.wait_for_selector("body[data-ready=all]", timeout=10_000)
     page.get_by_role("button", name="Account").click()
     assert page.locator("#users").is_hidden()
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_screenshots_of_login_and_account(page: Any, tmp_path: Path, device: str) -> None:
+    """The login page and the Account view (keys and users) at 1280 and 360 px, nothing scrolling sideways."""
+    page.set_viewport_size(PHONE if device == "phone" else DESKTOP)
+    screenshot(page, f"login-{device}", tmp_path)
+    sign_in(page, "root-admin")
+    page.wait_for_selector("body[data-ready=all]", timeout=10_000)
+    page.get_by_role("button", name="Account").click()
+    page.get_by_label("Key name").fill("screenshot key")
+    page.get_by_role("button", name="Create key").click()
+    page.locator("#key-secret").wait_for()
+    screenshot(page, f"account-{device}", tmp_path)

@@ -4,11 +4,14 @@ stack (auth off: the caller may do everything, so the admin controls show)."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from PIL import Image
 
+from tests.browser.conftest import DESKTOP, PHONE, screenshot
 from tests.conftest import Stack, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -88,3 +91,31 @@ def test_shortcuts_list_and_recent_prompts_survive_a_reload(open_ui: Any, stack:
     page.get_by_label("Recent prompts").select_option(prompt)
     assert page.get_by_label("Prompt", exact=True).input_value() == prompt
     assert requests.get(stack.url("/api/health"), timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_screenshots_of_each_view(open_ui: Any, stack: Stack, tmp_path: Path, device: str) -> None:
+    """Inpaint with a painted mask, PNG info, Models, System and Queue, at 1280 and 360 px: nothing scrolls
+    sideways; screenshots go to docs/screenshots/ with SDQ_UPDATE_SCREENSHOTS=1."""
+    stack.run(prompt="a lighthouse at dusk, oil painting", width=64, height=64, steps=2, seed=7)
+    page = open_ui(viewport=PHONE if device == "phone" else DESKTOP)
+    page.get_by_label("Mode", exact=True).select_option("inpaint")
+    source = tmp_path / "harbour.png"
+    Image.radial_gradient("L").convert("RGB").resize((192, 128)).save(source)
+    page.get_by_label("Input image").set_input_files(str(source))
+    page.get_by_text("192 \u00d7 128 px").wait_for()
+    canvas = page.get_by_label("Mask: paint what to repaint")
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.6, steps=8)
+    page.mouse.up()
+    page.get_by_label("Prompt", exact=True).fill("a red boat in the harbour")
+    screenshot(page, f"inpaint-{device}", tmp_path)
+    if device == "phone":  # on a desktop the gallery and PNG info are beside the form, in the shot above
+        page.locator("#pnginfo").scroll_into_view_if_needed()
+        screenshot(page, "gallery-pnginfo-phone", tmp_path)
+    for view, loaded in (("Models", "#models-list tr"), ("System", "#system-summary dt"), ("Queue", "#queue-counts")):
+        page.get_by_role("button", name=view, exact=True).click()
+        wait_until(lambda: page.locator(loaded).first.text_content(), 10, view)  # noqa: B023 (called at once)
+        screenshot(page, f"{view.lower()}-{device}", tmp_path)
