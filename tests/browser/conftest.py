@@ -116,7 +116,14 @@ def screenshot(page: Any, name: str, scratch: Path) -> Path:
     """Assert nothing scrolls sideways at this width, then save ``name``.png: into docs/screenshots/ (as a
     256-colour PNG) with SDQ_UPDATE_SCREENSHOTS=1, else into ``scratch``."""
     width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name}: sideways scrolling"
+    if page.evaluate("document.documentElement.scrollWidth") > width:
+        wide = page.evaluate(
+            """w => [...document.querySelectorAll('body *')]
+              .filter(e => e.getBoundingClientRect().right > w + 1 && e.getClientRects().length)
+              .slice(0, 8).map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)""",
+            width,
+        )
+        raise AssertionError(f"{name}: sideways scrolling, past the edge: {wide}")
     update = os.environ.get("SDQ_UPDATE_SCREENSHOTS") == "1"
     folder = SCREENSHOT_DIR if update else scratch
     folder.mkdir(parents=True, exist_ok=True)

@@ -142,10 +142,10 @@ def test_keyboard_alone_submits_with_ctrl_enter_and_reaches_every_control(open_u
     page.keyboard.press("Tab")  # the skip link
     page.keyboard.press("Tab")
     reached = []
-    for _ in range(20):
+    for _ in range(60):  # the top bar's views, the mode, the image and mask controls, the form, Advanced
         reached.append(page.evaluate("document.activeElement.id || document.activeElement.textContent"))
         page.keyboard.press("Tab")
-    for control in ("theme-toggle", "f-prompt", "f-width", "f-random_seed", "f-batch_size", "generate-button"):
+    for control in ("theme-toggle", "f-mode", "f-recent", "f-prompt", "f-width", "f-random_seed", "generate-button"):
         assert control in reached, reached
     prompt = unique_prompt("by keyboard")
     fill_small_job(page, prompt, steps=2)
@@ -235,7 +235,7 @@ def test_a_failed_job_shows_its_error(open_ui: Any, stack: Stack) -> None:
     page = open_ui()
     prompt = unique_prompt("broken model")
     fill_small_job(page, prompt, steps=1)
-    page.get_by_label("Model").select_option("broken")
+    page.get_by_label("Model", exact=True).select_option("broken")
     page.get_by_role("button", name="Generate").click()
     item = job_item(page, prompt)
     item.and_(page.locator("[data-status=failed]")).wait_for(timeout=60_000)
