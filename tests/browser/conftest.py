@@ -120,7 +120,8 @@ def screenshot(page: Any, name: str, scratch: Path) -> Path:
         wide = page.evaluate(
             """w => [...document.querySelectorAll('body *')]
               .filter(e => e.getBoundingClientRect().right > w + 1 && e.getClientRects().length)
-              .slice(0, 8).map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)""",
+              .slice(0, 8)
+              .map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)""",
             width,
         )
         raise AssertionError(f"{name}: sideways scrolling, past the edge: {wide}")
