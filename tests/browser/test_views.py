@@ -98,6 +98,8 @@ def test_screenshots_of_each_view(open_ui: Any, stack: Stack, tmp_path: Path, de
     """Inpaint with a painted mask, PNG info, Models, System and Queue, at 1280 and 360 px: nothing scrolls
     sideways; screenshots go to docs/screenshots/ with SDQ_UPDATE_SCREENSHOTS=1."""
     stack.run(prompt="a lighthouse at dusk, oil painting", width=64, height=64, steps=2, seed=7)
+    if device == "phone":  # a prompt with no place to break must not widen the page either
+        stack.run(prompt="unbroken" * 40, width=64, height=64, steps=1, seed=8)
     page = open_ui(viewport=PHONE if device == "phone" else DESKTOP)
     page.get_by_label("Mode", exact=True).select_option("inpaint")
     source = tmp_path / "harbour.png"
