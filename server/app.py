@@ -28,7 +28,7 @@ from server.operations import ControlOperations
 from server.problems import install_problem_handlers
 from server.queue import QueueState
 from server.request_id import RequestId
-from server.routes import auth, cache, generate, jobs, models, queue, system, watermark
+from server.routes import auth, cache, generate, job_delete, jobs, models, queue, system, watermark
 from server.submit import SubmitService
 from server.views import JobViews
 from server.webui import mount_webui
@@ -104,7 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     if not settings.auth_enabled:  # a rebound page's request is refused before anything else runs
         app.add_middleware(HostGuard, allowed=allowed_host_names(settings.allowed_hosts, settings.host))
     app.add_middleware(RequestId)  # outermost: every answer, a refusal too, carries X-Request-ID
-    for module in (auth, cache, generate, jobs, models, queue, system, watermark):
+    for module in (auth, cache, generate, job_delete, jobs, models, queue, system, watermark):
         app.include_router(module.router)
     app.include_router(openai_compat.router)
     app.include_router(a1111_compat.router)

@@ -4,10 +4,12 @@ request to another origin."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -103,3 +105,35 @@ def open_ui(browser: Any, stack: Stack, guard: PageGuard) -> Iterator[Any]:
     yield open_page
     for context in contexts:
         context.close()
+
+
+SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 860}
+
+
+def screenshot(page: Any, name: str, scratch: Path) -> Path:
+    """Assert nothing scrolls sideways at this width, then save ``name``.png: into docs/screenshots/ (as a
+    256-colour PNG) with SDQ_UPDATE_SCREENSHOTS=1, else into ``scratch``."""
+    width = page.viewport_size["width"]
+    if page.evaluate("document.documentElement.scrollWidth") > width:
+        wide = page.evaluate(
+            """w => [...document.querySelectorAll('body *')]
+              .filter(e => e.getBoundingClientRect().right > w + 1 && e.getClientRects().length)
+              .slice(0, 8)
+              .map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)""",
+            width,
+        )
+        raise AssertionError(f"{name}: sideways scrolling, past the edge: {wide}")
+    update = os.environ.get("SDQ_UPDATE_SCREENSHOTS") == "1"
+    folder = SCREENSHOT_DIR if update else scratch
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path))
+    if update:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+        small.save(path, optimize=True)
+    return path

@@ -142,10 +142,10 @@ def test_keyboard_alone_submits_with_ctrl_enter_and_reaches_every_control(open_u
     page.keyboard.press("Tab")  # the skip link
     page.keyboard.press("Tab")
     reached = []
-    for _ in range(20):
+    for _ in range(60):  # the top bar's views, the mode, the image and mask controls, the form, Advanced
         reached.append(page.evaluate("document.activeElement.id || document.activeElement.textContent"))
         page.keyboard.press("Tab")
-    for control in ("theme-toggle", "f-prompt", "f-width", "f-random_seed", "f-batch_size", "generate-button"):
+    for control in ("theme-toggle", "f-mode", "f-recent", "f-prompt", "f-width", "f-random_seed", "generate-button"):
         assert control in reached, reached
     prompt = unique_prompt("by keyboard")
     fill_small_job(page, prompt, steps=2)
@@ -212,7 +212,8 @@ def test_screenshots_phone_and_dark_fit_without_sideways_scrolling(
     if name == "desktop-dark":
         page.locator("#gallery-grid li button").first.click()
         page.get_by_role("dialog").wait_for()
-        page.wait_for_function("document.getElementById('lightbox-image').complete")
+        # not wait_for_function: its polling evaluates a string, which the page's CSP (no unsafe-eval) refuses
+        wait_until(lambda: page.evaluate("document.getElementById('lightbox-image').complete"), 10, "the full PNG")
         shots.append(folder / "lightbox-dark.png")
         page.screenshot(path=str(shots[1]))
     if update:
@@ -234,7 +235,7 @@ def test_a_failed_job_shows_its_error(open_ui: Any, stack: Stack) -> None:
     page = open_ui()
     prompt = unique_prompt("broken model")
     fill_small_job(page, prompt, steps=1)
-    page.get_by_label("Model").select_option("broken")
+    page.get_by_label("Model", exact=True).select_option("broken")
     page.get_by_role("button", name="Generate").click()
     item = job_item(page, prompt)
     item.and_(page.locator("[data-status=failed]")).wait_for(timeout=60_000)
@@ -258,20 +259,3 @@ def test_gallery_pages_newest_first_with_load_more(open_ui: Any, stack: Stack) -
     shown = grid.evaluate_all("items => items.map(i => i.dataset.jobId)")
     assert shown[:13] == ids[::-1], "newest first, across pages"
     assert len(shown) == len(set(shown)), "no image twice"
-
-
-def test_with_auth_on_the_page_loads_and_says_it_cannot_sign_in_yet(browser: Any, make_stack: Any) -> None:
-    """SDQ_AUTH=jwt: the page and its assets are public; the API answers 401 and the page explains, nothing breaks."""
-    secured = make_stack(worker=False, SDQ_AUTH="jwt", SDQ_ENVIRONMENT="development", SDQ_JWT_SECRET="s" * 40)
-    guard = PageGuard(origin=secured.base_url)
-    guard.allow_console(r"status of 401")
-    context = browser.new_context()
-    try:
-        page = guard.watch(context.new_page())
-        page.goto(secured.url("/"))
-        notice = page.get_by_role("alert").filter(has_text="sign in")
-        notice.wait_for(timeout=10_000)
-        assert page.get_by_role("button", name="Generate").is_disabled()
-    finally:
-        context.close()
-    assert guard.problems == []

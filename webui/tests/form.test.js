@@ -76,3 +76,35 @@ test('size presets are WxH', () => {
   assert.deepEqual(parsePreset('512x768'), { width: '512', height: '768' });
   assert.equal(parsePreset(''), null);
 });
+
+test('each mode sends its own fields and its images under the names its endpoint takes', async () => {
+  const { toModeRequest } = await import('../assets/js/form.js');
+  const values = { prompt: 'p', width: '64', height: '64', steps: '4', strength: '0.6', mask_blur: '2', random_seed: true };
+  const txt = toModeRequest('txt2img', values);
+  assert.equal('strength' in txt, false);
+  assert.equal('init_image' in txt, false);
+  const img = toModeRequest('img2img', values, { image: 'upl_a' });
+  assert.deepEqual([img.init_image, img.strength, 'mask_blur' in img], ['upl_a', 0.6, false]);
+  const inpaint = toModeRequest('inpaint', values, { image: 'upl_a', mask: 'upl_m' });
+  assert.deepEqual([inpaint.image, inpaint.mask, inpaint.strength, inpaint.mask_blur], ['upl_a', 'upl_m', 0.6, 2]);
+  assert.equal(toModeRequest('inpaint', values).mask, null, 'no image yet: the server names the field');
+});
+
+test('Advanced sends only what differs from the defaults; hires fix only for txt2img above 1x', async () => {
+  const { advancedRequest, toModeRequest } = await import('../assets/js/form.js');
+  assert.deepEqual(advancedRequest('txt2img', { hr_scale: '1', strict_safety: '' }), {});
+  const values = {
+    vae: 'tiny-vae', clip_skip: '2', strict_safety: 'false', watermark: 'mine',
+    hr_scale: '1.5', hr_upscaler: 'nearest', hr_steps: '', hr_denoise: '0.4',
+  };
+  assert.deepEqual(advancedRequest('txt2img', values), {
+    vae: 'tiny-vae', clip_skip: 2, strict_safety: false, watermark: { text: 'mine' },
+    hr_scale: 1.5, hr_upscaler: 'nearest', hr_denoise: 0.4,
+  });
+  assert.equal('hr_scale' in advancedRequest('img2img', values), false);
+  assert.deepEqual(advancedRequest('img2img', { no_watermark: true, watermark: 'x' }).watermark, { text: '' });
+  const up = toModeRequest('upscale', { prompt: 'ignored', upscaler: 'tiny-esrgan', scale: '2' }, { image: 'upl_a' });
+  assert.deepEqual(up, { image: 'upl_a', upscaler: 'tiny-esrgan', scale: 2 });
+  const cn = toModeRequest('controlnet', { prompt: 'p', strength: '0.5', random_seed: true }, { controlnets: [{ controlnet: 'c' }] });
+  assert.deepEqual([cn.controlnets.length, 'init_image' in cn, 'strength' in cn], [1, false, false]);
+});

@@ -55,12 +55,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Follow a job's events until a terminal one (finished, failed, canceled). On a dropped stream or an error
  * answer it reconnects after a pause (doubling, at most maxDelayMs) with Last-Event-ID, so nothing is missed
- * twice. A 404 ends it with onEvent({event: 'gone'}).
+ * twice. A 404 ends it with onEvent({event: 'gone'}). ``authorization()`` gives each connection's Authorization header.
  * @param {string} jobId
  * @param {(event: {event: string, data: any, id: string|null}) => void} onEvent  data parsed as JSON
  * @returns {{close(): void, done: Promise<void>}}
  */
-export function followJob(jobId, onEvent, { fetchImpl = globalThis.fetch, delayMs = 500, maxDelayMs = 8000 } = {}) {
+export function followJob(
+  jobId,
+  onEvent,
+  { fetchImpl = globalThis.fetch, delayMs = 500, maxDelayMs = 8000, authorization = () => null } = {},
+) {
   const url = `/api/v1/jobs/${encodeURIComponent(jobId)}/events`;
   let lastId = null;
   let stopped = false;
@@ -83,6 +87,8 @@ export function followJob(jobId, onEvent, { fetchImpl = globalThis.fetch, delayM
     controller = new AbortController();
     const headers = { accept: 'text/event-stream' };
     if (lastId) headers['last-event-id'] = lastId;
+    const auth = authorization();
+    if (auth) headers.authorization = auth;
     const response = await fetchImpl(url, { headers, signal: controller.signal, cache: 'no-store' });
     if (response.status === 404) {
       stopped = true;

@@ -1,15 +1,29 @@
-// The txt2img form's values (strings and booleans, as the inputs hold them) <-> a request body.
+// The generate form's values (strings and booleans, as the inputs hold them) <-> a request body, per mode.
 
 export const FIELDS = [
   'prompt', 'negative_prompt', 'model', 'sampler', 'width', 'height', 'steps', 'cfg_scale', 'seed', 'batch_size',
 ];
-const INTEGERS = new Set(['width', 'height', 'steps', 'seed', 'batch_size']);
-const NUMBERS = new Set([...INTEGERS, 'cfg_scale']);
+const INTEGERS = new Set(['width', 'height', 'steps', 'seed', 'batch_size', 'mask_blur']);
+const NUMBERS = new Set(['width', 'height', 'steps', 'seed', 'batch_size', 'cfg_scale']);
+
+/** The fields only some modes have, and the image fields each mode sends (the form's image → these names). */
+export const MODE_FIELDS = {
+  txt2img: [],
+  img2img: ['strength'],
+  inpaint: ['strength', 'mask_blur'],
+  controlnet: ['strength'],
+  upscale: [],
+};
+export const EXTRA_FIELDS = ['strength', 'mask_blur', 'upscaler', 'scale'];
+export const IMAGE_FIELD = { img2img: 'init_image', inpaint: 'image', controlnet: 'init_image', upscale: 'image' };
+/** Under "Advanced": the fields every prompt mode shares, and the hires fix (txt2img only). */
+export const ADVANCED_FIELDS = ['vae', 'clip_skip', 'strict_safety', 'watermark', 'no_watermark'];
+export const HIRES_FIELDS = ['hr_scale', 'hr_upscaler', 'hr_steps', 'hr_denoise'];
 
 /** Each field's limits from the mode's JSON Schema (GET /api/v1/parameters → modes.txt2img). */
-export function limitsFrom(schema) {
+export function limitsFrom(schema, names = FIELDS) {
   const limits = {};
-  for (const name of FIELDS) {
+  for (const name of names) {
     const prop = schema?.properties?.[name];
     if (!prop) continue;
     const branch = Array.isArray(prop.anyOf) ? prop.anyOf.find((b) => b.type && b.type !== 'null') ?? {} : prop;
@@ -64,6 +78,57 @@ export function toRequest(values) {
     if (value !== undefined) request[name] = value;
   }
   request.seed = values.random_seed ? -1 : parseNumber(values.seed, true) ?? -1;
+  return request;
+}
+
+/**
+ * The request body for POST /api/v1/generate/{mode}: the shared fields, the mode's own, and its images
+ * ({image: upload id, mask: upload id}). An image-to-image request without a size keeps the input's size.
+ */
+export function toModeRequest(mode, values, images = {}) {
+  if (mode === 'upscale') {
+    const request = { image: images.image ?? null, upscaler: values.upscaler || 'lanczos' };
+    const scale = parseNumber(values.scale, false);
+    if (scale !== undefined) request.scale = scale;
+    return request;
+  }
+  const request = { ...toRequest(values), ...advancedRequest(mode, values) };
+  for (const name of MODE_FIELDS[mode] ?? []) {
+    const value = parseNumber(values[name], INTEGERS.has(name));
+    if (value !== undefined) request[name] = value;
+  }
+  if (IMAGE_FIELD[mode]) request[IMAGE_FIELD[mode]] = images.image ?? null;
+  if (mode === 'controlnet') {
+    if (!images.image) {
+      delete request.init_image; // ControlNet txt2img
+      delete request.strength;
+    }
+    request.controlnets = images.controlnets ?? [];
+  }
+  if (mode === 'inpaint') request.mask = images.mask ?? null;
+  return request;
+}
+
+/** The Advanced fields that differ from the server's defaults: VAE, clip skip, safety, watermark, hires fix. */
+export function advancedRequest(mode, values) {
+  const request = {};
+  if (values.vae) request.vae = values.vae;
+  const clipSkip = parseNumber(values.clip_skip, true);
+  if (clipSkip !== undefined) request.clip_skip = clipSkip;
+  if (values.strict_safety === 'true' || values.strict_safety === 'false') {
+    request.strict_safety = values.strict_safety === 'true';
+  }
+  if (values.no_watermark === true) request.watermark = { text: '' };
+  else if (values.watermark) request.watermark = { text: values.watermark };
+  const scale = parseNumber(values.hr_scale, false);
+  if (mode === 'txt2img' && scale !== undefined && scale !== 1) {
+    request.hr_scale = scale;
+    if (values.hr_upscaler) request.hr_upscaler = values.hr_upscaler;
+    const steps = parseNumber(values.hr_steps, true);
+    if (steps !== undefined) request.hr_steps = steps;
+    const denoise = parseNumber(values.hr_denoise, false);
+    if (denoise !== undefined) request.hr_denoise = denoise;
+  }
   return request;
 }
 

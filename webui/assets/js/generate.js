@@ -1,10 +1,38 @@
-// The txt2img form: fields and limits from GET /api/v1/parameters, submit (button or Ctrl+Enter), and refusals
-// (422 problem details) shown next to the field each error names.
+// The generate form, one mode at a time (txt2img, img2img, inpaint): fields and limits from
+// GET /api/v1/parameters, an image in (upload) and the mask painter where the mode takes them, submit (button or
+// Ctrl+Enter), and refusals (422 problem details) shown next to the field each error names.
 
 import { api } from './api.js';
 import { byId, h, setMessage } from './dom.js';
-import { defaultValues, FIELDS, fromRequest, limitsFrom, parsePreset, toRequest } from './form.js';
+import {
+  ADVANCED_FIELDS,
+  defaultValues,
+  EXTRA_FIELDS,
+  FIELDS,
+  fromRequest,
+  HIRES_FIELDS,
+  IMAGE_FIELD,
+  limitsFrom,
+  parsePreset,
+  toModeRequest,
+} from './form.js';
+import { Choices } from './choices.js';
+import { ControlNetUnits } from './controlnet.js';
+import { ImageInput, upload } from './imagein.js';
+import { Painter } from './painter.js';
+import { setupRecent } from './recent.js';
 import { fieldErrors } from './problems.js';
+
+const ALL = [...FIELDS, ...EXTRA_FIELDS, ...ADVANCED_FIELDS, ...HIRES_FIELDS];
+const TITLES = {
+  txt2img: 'Text to image',
+  img2img: 'Image to image',
+  inpaint: 'Inpaint',
+  controlnet: 'ControlNet',
+  upscale: 'Upscale',
+};
+/** Error locations that name the form's image or mask → the element that shows them. */
+const ERROR_TARGETS = { init_image: 'image', image: 'image', mask: 'mask' };
 
 export class GenerateView {
   /**
@@ -17,25 +45,60 @@ export class GenerateView {
     this.preset = byId('f-size');
     this.randomSeed = byId('f-random_seed');
     this.formError = byId('e-form');
+    this.modeSelect = byId('f-mode');
+    this.mode = 'txt2img';
     this.onSubmitted = onSubmitted;
-    this.limits = limitsFrom(parameters?.modes?.txt2img);
-    this.#fillChoices(samplers, checkpoints, parameters?.default_model);
+    this.limits = {
+      ...limitsFrom(parameters?.modes?.txt2img),
+      ...limitsFrom(parameters?.modes?.inpaint, EXTRA_FIELDS),
+      ...limitsFrom(parameters?.modes?.upscale, ['scale']),
+      ...limitsFrom(parameters?.modes?.txt2img, [...HIRES_FIELDS, 'clip_skip']),
+    };
+    this.choices = new Choices({ checkpoints, defaultName: parameters?.default_model });
+    this.units = new ControlNetUnits();
+    this.#fillChoices(samplers);
     this.#applyLimits();
     this.write(defaultValues(this.limits));
+    for (const name of [...EXTRA_FIELDS, 'hr_scale', 'hr_denoise']) {
+      if (typeof this.limits[name]?.default === 'number') this.input(name).value = this.limits[name].default;
+    }
+    this.painter = new Painter();
+    this.imageIn = new ImageInput(byId('image-in'), { onChange: (image) => this.#imageChanged(image) });
+    this.recent = setupRecent(byId('f-recent'), this.input('prompt'));
     this.#bind();
     this.button.disabled = false;
+  }
+
+  /** Switch the form to a mode: its title, its fields, the models that fit it. */
+  setMode(mode) {
+    this.mode = mode;
+    this.modeSelect.value = mode;
+    byId('generate-title').textContent = TITLES[mode];
+    for (const element of this.form.querySelectorAll('[data-modes]')) {
+      element.hidden = !element.dataset.modes.split(' ').includes(mode);
+    }
+    if (mode === 'inpaint' && this.imageIn.image) this.painter.load(this.imageIn.image);
+    if (mode !== 'inpaint') this.painter.root.hidden = true;
+    this.choices.fillModels(mode);
+    this.clearErrors();
+  }
+
+  #imageChanged(image) {
+    setMessage(byId('e-image'), '');
+    if (image) {
+      this.input('width').value = String(image.width - (image.width % 8));
+      this.input('height').value = String(image.height - (image.height % 8));
+      this.choices.syncPreset();
+    }
+    if (this.mode === 'inpaint') this.painter.load(image);
   }
 
   input(name) {
     return byId(`f-${name}`);
   }
 
-  #fillChoices(samplers, checkpoints, defaultModel) {
-    const models = checkpoints.filter((m) => m.status === 'valid' && !m.inpaint).map((m) => m.name);
-    const modelSelect = this.input('model');
-    if (models.length === 0) modelSelect.append(h('option', { value: '' }, 'Server default'));
-    for (const name of models) modelSelect.append(h('option', { value: name }, name));
-    this.defaultModel = models.includes(defaultModel) ? defaultModel : (models[0] ?? '');
+  #fillChoices(samplers) {
+    this.choices.fillModels(this.mode);
     const samplerSelect = this.input('sampler');
     for (const { name, label } of samplers) samplerSelect.append(h('option', { value: name }, label));
   }
@@ -64,7 +127,16 @@ export class GenerateView {
         this.submit();
       }
     });
+    this.modeSelect.addEventListener('change', () => this.setMode(this.modeSelect.value));
+    this.form.addEventListener('paste', (event) => {
+      if (this.mode !== 'txt2img') this.imageIn.paste(event);
+    });
     this.randomSeed.addEventListener('change', () => this.#syncSeed());
+    byId('seed-reuse').addEventListener('click', () => {
+      this.randomSeed.checked = false;
+      this.#syncSeed();
+      this.input('seed').value = String(this.lastSeed);
+    });
     this.preset.addEventListener('change', () => {
       const size = parsePreset(this.preset.value);
       if (size) {
@@ -72,8 +144,20 @@ export class GenerateView {
         this.input('height').value = size.height;
       }
     });
-    for (const name of ['width', 'height']) this.input(name).addEventListener('input', () => this.#syncPreset());
-    for (const name of FIELDS) this.input(name).addEventListener('input', () => this.#clearField(name));
+    for (const name of ['width', 'height']) this.input(name).addEventListener('input', () => this.choices.syncPreset());
+    for (const name of ALL) this.input(name).addEventListener('input', () => this.#clearField(name));
+  }
+
+  /** The seed of the last image made, for "Reuse last seed". */
+  setLastSeed(seed) {
+    this.lastSeed = seed;
+    byId('seed-reuse').disabled = seed === undefined || seed === null;
+  }
+
+  /** Lists that load after the first view: LoRAs, VAEs, upscalers, ControlNets and preprocessors. */
+  setLists(lists) {
+    this.choices.setLists(lists);
+    this.units.setChoices(lists.controlnets ?? [], lists.preprocessors);
   }
 
   #syncSeed() {
@@ -82,16 +166,22 @@ export class GenerateView {
     if (!seed.disabled && seed.value === '') seed.value = String(Math.floor(Math.random() * 2 ** 32));
   }
 
-  #syncPreset() {
-    const wanted = `${this.input('width').value}x${this.input('height').value}`;
-    const known = [...this.preset.options].some((option) => option.value === wanted);
-    this.preset.value = known ? wanted : '';
+  /** The image ids the mode sends; the painted mask is uploaded here, as painted, the size of the image. */
+  async #images() {
+    if (!IMAGE_FIELD[this.mode]) return {};
+    const images = { image: this.imageIn.image?.id };
+    if (this.mode === 'controlnet') images.controlnets = this.units.read();
+    if (this.mode === 'inpaint' && this.painter.mask) images.mask = (await upload(await this.painter.toBlob())).id;
+    return images;
   }
 
   /** The form's values: strings, and random_seed as a boolean. */
   read() {
     const values = {};
-    for (const name of FIELDS) values[name] = this.input(name).value;
+    for (const name of ALL) {
+      const input = this.input(name);
+      values[name] = input.type === 'checkbox' ? input.checked : input.value;
+    }
     values.random_seed = this.randomSeed.checked;
     return values;
   }
@@ -101,13 +191,35 @@ export class GenerateView {
     for (const name of FIELDS) {
       const value = values[name];
       if (value === undefined || (value === '' && (name === 'model' || name === 'sampler'))) continue;
+      const input = this.input(name);
+      if (input.tagName === 'SELECT' && ![...input.options].some((o) => o.value === String(value))) continue;
       this.input(name).value = value;
     }
-    if (!values.model) this.input('model').value = this.defaultModel;
+    if (!values.model) this.input('model').value = this.choices.defaultModel;
+    this.choices.fillPresets();
     this.randomSeed.checked = Boolean(values.random_seed);
     this.#syncSeed();
-    this.#syncPreset();
+    this.choices.syncPreset();
     this.clearErrors();
+  }
+
+  /** "Send to …": the image at ``url`` becomes the input of ``mode`` (ControlNet: the first unit's image). */
+  async useImage(mode, url) {
+    this.setMode(mode);
+    const blob = await (await fetch(url)).blob();
+    const file = new File([blob], 'from-gallery.png', { type: blob.type || 'image/png' });
+    const target = mode === 'controlnet' ? this.units.units[0]?.input : this.imageIn;
+    byId('generate').scrollIntoView({ block: 'start' });
+    await target?.take(file);
+  }
+
+  /** Values read from a PNG's parameters: into the form, in the mode it is in (txt2img when it takes none). */
+  load(values) {
+    if (this.mode === 'upscale') this.setMode('txt2img');
+    this.write({ ...this.read(), ...values, model: values.model ?? '' });
+    for (const name of ['clip_skip', 'strength']) if (values[name] !== undefined) this.input(name).value = values[name];
+    byId('generate').scrollIntoView({ block: 'start' });
+    this.input('prompt').focus();
   }
 
   /** Reuse a job's parameters, with this image's seed. */
@@ -117,19 +229,26 @@ export class GenerateView {
   }
 
   clearErrors() {
-    for (const name of FIELDS) this.#clearField(name);
+    for (const name of ALL) this.#clearField(name);
+    setMessage(byId('e-image'), '');
+    setMessage(byId('e-mask'), '');
     setMessage(this.formError, '');
   }
 
   #clearField(name) {
     this.input(name).removeAttribute('aria-invalid');
-    setMessage(byId(`e-${name}`), '');
+    const message = document.getElementById(`e-${name}`);
+    if (message) setMessage(message, '');
   }
 
   showProblem(problem) {
-    const { fields, general } = fieldErrors(problem, FIELDS);
+    const { fields, general } = fieldErrors(problem, [...ALL, ...Object.keys(ERROR_TARGETS)]);
     let first = null;
     for (const [name, messages] of Object.entries(fields)) {
+      if (ERROR_TARGETS[name]) {
+        setMessage(byId(`e-${ERROR_TARGETS[name]}`), messages.join('; '));
+        continue;
+      }
       const input = this.input(name);
       input.setAttribute('aria-invalid', 'true');
       setMessage(byId(`e-${name}`), messages.join('; '));
@@ -144,10 +263,11 @@ export class GenerateView {
     this.busy = true;
     this.button.disabled = true;
     this.clearErrors();
-    const request = toRequest(this.read());
     try {
-      const answer = await api.txt2img(request);
+      const request = toModeRequest(this.mode, this.read(), await this.#images());
+      const answer = await api.generate(this.mode, request);
       this.onSubmitted(answer, request);
+      if (request.prompt) this.recent.add(request.prompt);
     } catch (error) {
       if (!error.problem) throw error;
       this.showProblem(error.problem);

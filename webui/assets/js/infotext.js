@@ -27,3 +27,64 @@ export function infotext(job, index = 0, samplerLabels = {}) {
   lines.push(parts.filter(([, value]) => value !== undefined && value !== null).map(([k, v]) => `${k}: ${v}`).join(', '));
   return lines.join('\n');
 }
+
+const KEYS = {
+  Steps: ['steps', 'int'],
+  'CFG scale': ['cfg_scale', 'num'],
+  Seed: ['seed', 'int'],
+  'Clip skip': ['clip_skip', 'int'],
+  'Denoising strength': ['strength', 'num'],
+  Model: ['model', 'text'],
+  'Schedule type': ['scheduler', 'text'],
+};
+
+/** "Steps: 20, Sampler: DPM++ 2M, Size: 512x768, Lora hashes: "a: 1, b: 2"" → [[key, value], ...] */
+export function splitParameters(line) {
+  const pairs = [];
+  const pattern = /\s*([^:,]+?):\s*("(?:\\.|[^"\\])*"|[^,]*)\s*(?:,|$)/g;
+  let match;
+  while ((match = pattern.exec(line)) !== null && match[0] !== '') {
+    let value = match[2].trim();
+    if (value.startsWith('"')) {
+      try {
+        value = JSON.parse(value);
+      } catch {
+        value = value.slice(1, -1);
+      }
+    }
+    pairs.push([match[1].trim(), value]);
+  }
+  return pairs;
+}
+
+/**
+ * An A1111 "parameters" text → the form's values (strings; a fixed seed) and the pairs it did not use.
+ * @param {string} text
+ * @param {Record<string, string>} samplerLabels  API name → label, to map "Euler a" back to "euler_a"
+ */
+export function parseInfotext(text, samplerLabels = {}) {
+  const lines = String(text ?? '').replace(/\r\n?/g, '\n').split('\n');
+  let last = lines.length - 1;
+  while (last >= 0 && lines[last].trim() === '') last -= 1;
+  const hasParameters = last >= 0 && /^\s*Steps: /.test(lines[last]);
+  const head = hasParameters ? lines.slice(0, last) : lines.slice(0, last + 1);
+  const negativeAt = head.findIndex((line) => line.startsWith('Negative prompt:'));
+  const prompt = (negativeAt < 0 ? head : head.slice(0, negativeAt)).join('\n').trim();
+  const negative = negativeAt < 0 ? '' : head.slice(negativeAt).join('\n').replace(/^Negative prompt:\s*/, '').trim();
+  const values = { prompt, negative_prompt: negative };
+  const unused = [];
+  const labels = Object.fromEntries(Object.entries(samplerLabels).map(([name, label]) => [label, name]));
+  for (const [key, value] of hasParameters ? splitParameters(lines[last]) : []) {
+    if (key === 'Size' && /^\d+x\d+$/.test(value)) {
+      [values.width, values.height] = value.split('x');
+    } else if (key === 'Sampler') {
+      values.sampler = labels[value] ?? value;
+    } else if (KEYS[key]) {
+      values[KEYS[key][0]] = value;
+    } else {
+      unused.push([key, value]);
+    }
+  }
+  values.random_seed = values.seed === undefined || Number(values.seed) < 0;
+  return { values, unused };
+}

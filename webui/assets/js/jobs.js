@@ -1,7 +1,7 @@
 // Live jobs panel: my recent jobs with status, queue position and a progress bar fed by each job's event stream;
 // Cancel on queued and running jobs; the images of a finished job as thumbnails that open the lightbox.
 
-import { api } from './api.js';
+import { api, session } from './api.js';
 import { byId, h, setMessage } from './dom.js';
 import { followJob, TERMINAL } from './events.js';
 import { isActive, jobSummary, progressText, statusText } from './progress.js';
@@ -151,7 +151,9 @@ export class JobsView {
     for (const entry of active) {
       if (streams >= MAX_STREAMS) break;
       if (entry.stream) continue;
-      entry.stream = followJob(entry.job.id, (event) => this.#event(entry, event));
+      entry.stream = followJob(entry.job.id, (event) => this.#event(entry, event), {
+        authorization: () => session.authorization,
+      });
       streams += 1;
     }
   }
@@ -168,6 +170,14 @@ export class JobsView {
 
   #poll() {
     for (const entry of this.entries.values()) if (isActive(entry.job.status) && !entry.stream) this.#refresh(entry);
+  }
+
+  /** Esc: cancel my newest running (else queued) job; false when there is none. */
+  cancelNewestRunning() {
+    const active = [...this.entries.values()].filter((e) => isActive(e.job.status)).reverse();
+    const entry = active.find((e) => e.job.status === 'started') ?? active[0];
+    if (entry) this.cancel(entry.job.id);
+    return Boolean(entry);
   }
 
   async cancel(id) {

@@ -1,12 +1,18 @@
-// Lightbox: one image at full size with its parameters (infotext), download, copy seed, and "reuse these
-// parameters" (fills the form).
+// Lightbox: one image at full size with its parameters (infotext), previous/next (buttons, arrow keys), download,
+// copy seed, delete (asks once more), "reuse these parameters" and "send to img2img / inpaint / upscale /
+// ControlNet" (fills the form).
 
+import { api } from './api.js';
 import { byId } from './dom.js';
 import { infotext } from './infotext.js';
 
 export class LightboxView {
-  /** @param {{samplerLabels: Record<string, string>, onReuse: (request: object, seed: number) => void}} options */
-  constructor({ samplerLabels, onReuse }) {
+  /**
+   * @param {{samplerLabels: Record<string, string>, onReuse: (request: object, seed: number) => void,
+   *          onSend: (mode: string, url: string) => void, onDeleted: (jobId: string) => void,
+   *          neighbour: (job: object, index: number, step: number) => [object, number] | null}} options
+   */
+  constructor({ samplerLabels, onReuse, onSend, onDeleted, neighbour }) {
     this.dialog = byId('lightbox');
     this.title = byId('lightbox-title');
     this.image = byId('lightbox-image');
@@ -16,6 +22,25 @@ export class LightboxView {
     this.status = byId('lightbox-status');
     this.samplerLabels = samplerLabels;
     this.onReuse = onReuse;
+    this.neighbour = neighbour;
+    this.prev = byId('lightbox-prev');
+    this.next = byId('lightbox-next');
+    this.deleteButton = byId('lightbox-delete');
+    this.prev.addEventListener('click', () => this.step(-1));
+    this.next.addEventListener('click', () => this.step(1));
+    document.addEventListener('keydown', (event) => {
+      // on the document: a button that just became disabled (the first or last image) drops the focus
+      if (!this.dialog.open) return;
+      if (event.key === 'ArrowLeft') this.step(-1);
+      else if (event.key === 'ArrowRight') this.step(1);
+    });
+    this.deleteButton.addEventListener('click', () => this.#delete(onDeleted));
+    for (const button of this.dialog.querySelectorAll('[data-send]')) {
+      button.addEventListener('click', () => {
+        this.dialog.close();
+        onSend(button.dataset.send, this.image.src);
+      });
+    }
     byId('lightbox-close').addEventListener('click', () => this.dialog.close());
     byId('lightbox-copy-seed').addEventListener('click', () => this.#copySeed());
     this.reuse.addEventListener('click', () => {
@@ -43,7 +68,32 @@ export class LightboxView {
     this.download.download = `${job.id}-${image.index}.png`;
     this.status.textContent = '';
     this.reuse.hidden = job.mode === 'upscale'; // no prompt, nothing the txt2img form could take
+    this.index = image.index;
+    this.prev.disabled = !this.neighbour?.(job, image.index, -1);
+    this.next.disabled = !this.neighbour?.(job, image.index, 1);
+    this.deleteButton.textContent = 'Delete';
     if (!this.dialog.open) this.dialog.showModal();
+  }
+
+  /** Previous (-1) or next (+1) image of the gallery. */
+  step(direction) {
+    const found = this.job && this.neighbour?.(this.job, this.index, direction);
+    if (found) this.open(...found);
+  }
+
+  /** First click asks ("Really delete"), the second deletes the whole job (all its images). */
+  async #delete(onDeleted) {
+    if (this.deleteButton.textContent === 'Delete') {
+      this.deleteButton.textContent = 'Really delete';
+      return;
+    }
+    try {
+      await api.deleteJob(this.job.id);
+      this.dialog.close();
+      onDeleted(this.job.id);
+    } catch (error) {
+      this.status.textContent = error.message;
+    }
   }
 
   async #copySeed() {
