@@ -132,6 +132,7 @@ def run_generation(
         guide = DifferentialGuide(pipeline, inputs["init_image"], inputs["change_map"], seeds)
     generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
     prompt, _ = request.all_loras()
+    arguments = call_arguments(pipeline, request, handler.pipeline_arguments(request, staged.inputs))  # + clip_skip
     with (
         loras_applied(pipeline, options.loras),
         embeddings_applied(pipeline, options.embeddings),
@@ -140,12 +141,12 @@ def run_generation(
         output = pipeline(
             prompt=prompt,
             negative_prompt=request.negative_prompt or None,
-            num_inference_steps=request.steps,
+            num_inference_steps=at_least_one_step(request.steps, arguments.get("strength")),
             guidance_scale=request.cfg_scale,
             num_images_per_prompt=len(seeds),
             generator=generators,
             callback_on_step_end=_step_end(on_step, options, guide),
-            **call_arguments(pipeline, request, handler.pipeline_arguments(request, staged.inputs)),  # + clip_skip
+            **arguments,
         )
     images = fit_output_size(pipeline, list(output.images), request)
     plan = handler.hires(request)
@@ -170,6 +171,17 @@ def _step_end(on_step: StepCallback, options: RunOptions, guide: DifferentialGui
         return tensors
 
     return step_end
+
+
+def at_least_one_step(steps: int, strength: float | None) -> int:
+    """The scheduler steps to ask an img2img-like pipeline for: it denoises ``int(steps * strength)`` of them, and
+    with none (2 steps at strength 0.3, or a hires pass of 1 step at 0.5) diffusers fails on an empty tensor. So
+    at least enough that one step runs; ``steps`` itself whenever that already holds."""
+    if not strength:
+        return steps
+    while int(steps * strength) < 1:  # diffusers' own rounding, so float error cannot leave it at 0
+        steps += 1
+    return steps
 
 
 def _hires_pass(
@@ -207,7 +219,7 @@ def _hires_pass(
                 negative_prompt=request.negative_prompt or None,
                 image=image,
                 strength=plan.strength,
-                num_inference_steps=plan.steps,
+                num_inference_steps=at_least_one_step(plan.steps, plan.strength),
                 guidance_scale=request.cfg_scale,
                 clip_skip=request.clip_skip - 1 if request.clip_skip > 1 else None,
                 generator=torch.Generator("cpu").manual_seed(seed),

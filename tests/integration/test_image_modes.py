@@ -71,6 +71,11 @@ def test_img2img_takes_the_input_size_and_strength_zero_returns_the_input(stack:
     assert (sized["images"][0]["width"], sized["images"][0]["height"]) == (128, 64)
 
 
+def test_img2img_of_less_than_one_denoising_step_still_runs_one(stack: Stack) -> None:
+    view = run(stack, "img2img", init_image=data_url(encode(noise(64, 64))), steps=1, strength=0.3, seed=1)
+    assert view["status"] == "finished", view["error"]
+
+
 def test_img2img_denoises_strength_times_steps(stack: Stack) -> None:
     view = run(stack, "img2img", init_image=data_url(encode(noise(64, 64))), steps=10, strength=0.3, seed=1)
     assert view["progress"]["total"] == 10

@@ -187,3 +187,10 @@ def test_hires_fix_upscales_and_refines(stack: Stack) -> None:
     png = Image.open(io.BytesIO(download(stack, refined["images"][0]["url"]).content))
     assert "Hires upscale: 2, Hires steps: 3, Hires upscaler: Lanczos" in png.text["parameters"]
     assert stack.submit(hr_scale=5).json()["errors"][0]["loc"] == ["body", "hr_scale"]
+
+
+def test_hires_pass_of_less_than_one_denoising_step_still_runs_one(stack: Stack) -> None:
+    """hr_steps 1 at hr_denoise 0.5 is accepted, so it must finish (it failed on an empty tensor in the worker)."""
+    view = stack.run(seed=42, width=64, height=64, hr_scale=1.5, hr_denoise=0.5, hr_steps=1)
+    assert view["status"] == "finished", view["error"]
+    assert view["images"][0]["width"] == 96

@@ -90,3 +90,13 @@ def test_inpaint_only_masked_in_process(manager: ModelManager, model: str) -> No
     before, after, selected = np.asarray(image).astype(int), np.asarray(images[0]).astype(int), np.asarray(mask) > 0
     assert np.array_equal(after[~selected], before[~selected])
     assert np.abs(after[selected] - before[selected]).mean() > 5
+
+
+def test_at_least_one_denoising_step_survives_float_rounding() -> None:
+    from models.generate import at_least_one_step
+
+    assert at_least_one_step(20, 0.75) == 20  # enough already: unchanged
+    assert at_least_one_step(10, None) == 10
+    for steps, strength in [(1, 0.5), (2, 0.3), (1, 1 / 3), (1, 0.01), (3, 0.1)]:
+        chosen = at_least_one_step(steps, strength)
+        assert int(chosen * strength) == 1, (steps, strength, chosen)
