@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from tests.browser.conftest import DESKTOP, PHONE, PageGuard, screenshot
-from tests.conftest import Stack, launch_stack, wait_until
-from tests.integration.test_auth import PASSWORDS, add_user
+from tests.conftest import Stack, add_user, launch_stack, wait_until
+from tests.integration.test_auth import PASSWORDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -33,7 +33,8 @@ def stack(redis_server: Any, models_dir: Any, tmp_path_factory: pytest.TempPathF
         SDQ_LOGIN_MAX_FAILURES_PER_ADDRESS="100",
     )
     try:
-        add_user(secured, "root-admin", "admin")  # the first admin from the CLI, the others through the API
+        # the first admin from the CLI, the others through the API
+        add_user(secured, "root-admin", PASSWORDS["root-admin"], "admin")
         admin = requests.post(
             secured.url("/api/v1/auth/login"),
             json={"username": "root-admin", "password": PASSWORDS["root-admin"]},
