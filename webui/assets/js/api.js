@@ -67,7 +67,7 @@ const query = (params) => {
 
 export const api = {
   parameters: () => request('/api/v1/parameters'),
-  samplers: () => request('/api/v1/samplers'),
+  samplers: (model) => request(`/api/v1/samplers${query({ model })}`),
   checkpoints: () => request('/api/v1/models?type=checkpoint&limit=200'),
   models: ({ type, search, page = 1, limit = 200 } = {}) => request(`/api/v1/models${query({ type, search, page, limit })}`),
   txt2img: (body) => request('/api/v1/generate/txt2img', { method: 'POST', body }),

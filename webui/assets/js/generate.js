@@ -128,6 +128,7 @@ export class GenerateView {
       }
     });
     this.modeSelect.addEventListener('change', () => this.setMode(this.modeSelect.value));
+    this.input('model').addEventListener('change', () => this.#fitSamplers());
     this.form.addEventListener('paste', (event) => {
       if (this.mode !== 'txt2img') this.imageIn.paste(event);
     });
@@ -146,6 +147,21 @@ export class GenerateView {
     });
     for (const name of ['width', 'height']) this.input(name).addEventListener('input', () => this.choices.syncPreset());
     for (const name of ALL) this.input(name).addEventListener('input', () => this.#clearField(name));
+  }
+
+  /** Only the samplers that fit the chosen model (SD3 and Flux take the flow-matching ones); the choice moves to
+   * the first that fits when the current one does not. */
+  async #fitSamplers() {
+    const model = this.input('model').value;
+    let fitting;
+    try {
+      fitting = new Set((await api.samplers(model || undefined)).map((s) => s.name));
+    } catch {
+      return; // the submit's 422 names the sampler if it does not fit
+    }
+    const select = this.input('sampler');
+    for (const option of select.options) option.hidden = option.disabled = option.value !== '' && !fitting.has(option.value);
+    if (select.selectedOptions[0]?.disabled) select.value = [...select.options].find((o) => !o.disabled)?.value ?? '';
   }
 
   /** The seed of the last image made, for "Reuse last seed". */
