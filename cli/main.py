@@ -147,13 +147,9 @@ def run_api(settings: Settings) -> int:
         uvicorn.run(app, **options)
         return 0
     # Several processes: each builds its app from the environment, so the command line's overrides go there first.
-    os.environ.update(
-        SDQ_REDIS_URL=settings.redis_url,
-        SDQ_DATA_DIR=str(settings.data_dir),
-        SDQ_MODELS_DIR=str(settings.models_dir),
-        SDQ_HOST=settings.host,
-        SDQ_PORT=str(settings.port),
-    )
+    from cli.up import export_settings
+
+    export_settings(settings)
     uvicorn.run("server.app:app_from_environment", factory=True, workers=settings.api_workers, **options)
     return 0
 

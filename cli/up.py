@@ -123,8 +123,9 @@ def _stop(process: subprocess.Popen[bytes], name: str, grace: float) -> None:
         process.wait()
 
 
-def run_up(settings: Settings, *, demo: bool, insecure: bool) -> int:
-    # Children get the same settings through the environment (explicit flags become SDQ_* variables).
+def export_settings(settings: Settings) -> None:
+    """Put the settings the command line can override into this process's environment, so that child processes
+    (``up``'s API and worker, ``api --workers N``'s servers) read the same ones (flags become SDQ_* variables)."""
     os.environ.update(
         SDQ_REDIS_URL=settings.redis_url,
         SDQ_DATA_DIR=str(settings.data_dir),
@@ -132,6 +133,10 @@ def run_up(settings: Settings, *, demo: bool, insecure: bool) -> int:
         SDQ_HOST=settings.host,
         SDQ_PORT=str(settings.port),
     )
+
+
+def run_up(settings: Settings, *, demo: bool, insecure: bool) -> int:
+    export_settings(settings)
     ensure_model(settings, demo)
     redis_process = None if redis_answers(settings.redis_url) else start_redis(settings)
     worker = _spawn("worker", [])
