@@ -171,8 +171,12 @@ class JobAccepted(BaseModel):
 
 
 class WorkerView(BaseModel):
-    name: str
-    device: str | None = None
+    name: str = Field(description="Unique per process: <host>.<device>.<pid>.<random>.")
+    version: str | None = Field(None, description="The worker's sdqueue version; it runs jobs of its release only.")
+    payload_version: int | None = Field(None, description="The job payload version this worker reads.")
+    jobs_done: int = Field(0, description="Jobs this worker ended (finished, failed or canceled) since it started.")
+    draining: bool = Field(False, description="Finishing its current job, then exiting; it takes no new one.")
+    device: str | None = Field(None, description="Device and dtype, e.g. cuda:1/float16.")
     previews: str | None = Field(None, description="taesd, approximation or off.")
     pid: int | None = None
     current_job: str | None = None
@@ -181,7 +185,8 @@ class WorkerView(BaseModel):
         default_factory=dict, description="Effective device policy: dtype, attention, slicing, tiling, offload, notes."
     )
     gpu: dict[str, Any] | None = Field(
-        None, description="CUDA only: memory_used_bytes, memory_total_bytes, utilization (0..1, with NVML)."
+        None,
+        description="CUDA only: name, index, memory_used_bytes, memory_total_bytes, utilization (0..1, with NVML).",
     )
     features: dict[str, Any] = Field(
         default_factory=dict, description="Optional parts and whether they work on this worker (invisible_watermark)."

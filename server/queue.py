@@ -25,6 +25,7 @@ from schemas.keys import (
 )
 from schemas.settings import Settings
 from store.events import publish_event
+from store.fairshare import FairState, fair_order, read_candidates
 from store.heartbeat import live_heartbeats
 from store.metrics import Metrics
 from store.usage import StorageUsage
@@ -39,6 +40,9 @@ _STATUS_MAP = {
     RQStatus.STOPPED: JobStatus.CANCELED,
     RQStatus.CANCELED: JobStatus.CANCELED,
 }
+
+
+MAX_ORDERED = 10_000  # jobs per priority put in fair order for positions and listings
 
 
 def job_status(job: Job) -> JobStatus:
@@ -65,20 +69,27 @@ class QueueState:
                 return priority
         return Priority.NORMAL
 
+    def fair_ids(self, queue: Queue, limit: int = MAX_ORDERED) -> list[str]:
+        """The ids of ``queue`` in the order the workers take them: fair shares between users
+        (``store.fairshare``); model affinity may swap neighbours, it does not change whose turn it is."""
+        candidates = read_candidates(self.redis, queue.key, limit)
+        return [c.job_id for c in fair_order(candidates, FairState.read(self.redis, self.settings.queue_name))]
+
     def position(self, job_id: str, origin: str) -> int | None:
-        """1-based place across all priority queues (1 = next to run); None when not queued."""
+        """1-based place across all priority queues in the order the workers take jobs (1 = next to run); None
+        when not queued."""
         ahead = 0
         for queue in self.queues.values():
             if queue.name == origin:
-                index = queue.get_job_position(job_id)
-                return None if index is None else ahead + index + 1
+                ids = self.fair_ids(queue)
+                return ahead + ids.index(job_id) + 1 if job_id in ids else None
             ahead += queue.count
         return None
 
     def queued_jobs(self, limit: int = 200) -> list[QueuedJob]:
         listed: list[QueuedJob] = []
         for priority, queue in self.queues.items():
-            ids = queue.get_job_ids(0, limit - len(listed) - 1) if len(listed) < limit else []
+            ids = self.fair_ids(queue)[: limit - len(listed)] if len(listed) < limit else []
             for job in Job.fetch_many(ids, connection=self.redis, serializer=RQ_SERIALIZER):
                 if job is None or job.func_name != RUN_JOB_TASK:
                     continue

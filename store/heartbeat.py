@@ -23,6 +23,10 @@ class WorkerHeartbeat(BaseModel):
     name: str
     queue: str
     pid: int | None = None
+    version: str | None = None
+    payload_version: int | None = None
+    jobs_done: int = 0
+    draining: bool = False
     device: str | None = None
     previews: str | None = None
     current_job: str | None = None
@@ -37,6 +41,10 @@ class WorkerHeartbeat(BaseModel):
             "name": self.name,
             "queue": self.queue,
             "pid": "" if self.pid is None else self.pid,
+            "version": self.version or "",
+            "payload_version": "" if self.payload_version is None else self.payload_version,
+            "jobs_done": self.jobs_done,
+            "draining": int(self.draining),
             "device": self.device or "",
             "previews": self.previews or "",
             "current_job": self.current_job or "",
@@ -56,6 +64,10 @@ class WorkerHeartbeat(BaseModel):
             name=data.get("name", ""),
             queue=data.get("queue", ""),
             pid=int(data["pid"]) if data.get("pid") else None,
+            version=data.get("version") or None,
+            payload_version=int(data["payload_version"]) if data.get("payload_version") else None,
+            jobs_done=int(data.get("jobs_done") or 0),
+            draining=data.get("draining") == "1",
             device=data.get("device") or None,
             previews=data.get("previews") or None,
             current_job=data.get("current_job") or None,

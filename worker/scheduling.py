@@ -1,0 +1,140 @@
+"""Which queued job this worker takes next: priorities, then fair shares between users, then model affinity.
+
+RQ's own dequeue pops the head of the first non-empty queue. Here the worker looks at the first ``WINDOW`` jobs of
+the highest non-empty priority queue, orders them fairly (``store.fairshare``), and takes:
+
+1. the fair head when this worker holds its model, or when no other live worker does;
+2. else the fairest job whose model this worker holds;
+3. else the fairest job whose model no live worker holds (this worker loads it);
+4. else nothing from this priority for now (a lower one may have a job for it): every waiting model is resident
+   on another worker, which will take it. The fair head is noted as passed over (``sdq:passed:<id>``); once it
+   has been passed over for ``SDQ_AFFINITY_WAIT`` seconds any worker takes it, so a busy holder cannot starve it.
+
+Jobs this worker cannot run (another payload version or release, ``schemas.scheduling.is_compatible``) are never
+taken: they stay queued, in place, for a worker that can. A job is claimed with ``LREM``, so of two workers that
+chose the same job exactly one gets it. With nothing to take the worker polls every ``POLL_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from rq.exceptions import DequeueTimeout, NoSuchJobError, StopRequested
+from rq.job import Job
+
+from schemas.keys import RQ_SERIALIZER, drain_key, passed_over_key
+from schemas.scheduling import is_compatible
+from schemas.settings import Settings
+from schemas.version import VERSION
+from store.fairshare import Candidate, FairState, fair_order, read_candidates, record_served
+from store.heartbeat import WorkerHeartbeat, live_heartbeats
+from worker.allowed import ProjectJob
+
+log = logging.getLogger(__name__)
+
+WINDOW = 200
+POLL_SECONDS = 0.1
+PEERS_SECONDS = 1.0  # how long a read of the other workers' heartbeats is reused
+
+
+class JobPicker:
+    """Chooses and claims jobs for one worker. ``loaded`` returns the models this worker holds now."""
+
+    def __init__(self, redis: Redis, settings: Settings, name: str, loaded: Callable[[], list[str]]) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.name = name
+        self.loaded = loaded
+        self._peers: tuple[float, list[WorkerHeartbeat]] = (0.0, [])
+
+    # -- the dequeue RQ's loop calls ------------------------------------------------------------------
+    def dequeue(self, queues: Iterable[Queue], timeout: int | None) -> tuple[Job, Queue] | None:
+        """Like ``Queue.dequeue_any``: a claimed job and its queue; ``timeout`` None = do not wait (burst)."""
+        ordered = list(queues)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self.is_draining():
+                raise StopRequested()
+            found = self.take(ordered)
+            if found is not None:
+                return found
+            if deadline is None:
+                return None
+            if time.monotonic() >= deadline:
+                raise DequeueTimeout(timeout, [q.key for q in ordered])
+            time.sleep(POLL_SECONDS)
+
+    def is_draining(self) -> bool:
+        return bool(self.redis.exists(drain_key(self.name)))
+
+    def take(self, queues: list[Queue]) -> tuple[Job, Queue] | None:
+        """One round: choose in the highest priority queue that has a job this worker can run, and claim it."""
+        for queue in queues:
+            runnable = [c for c in read_candidates(self.redis, queue.key, WINDOW) if is_compatible(c.meta, VERSION)]
+            if not runnable:
+                continue
+            for candidate in self.preference(runnable):
+                if self.redis.lrem(queue.key, 1, candidate.job_id) != 1:
+                    continue  # another worker claimed it (or a cancel removed it) first
+                record_served(self.redis, self.settings.queue_name, candidate.owner, candidate.weight)
+                self.redis.delete(passed_over_key(candidate.job_id))
+                try:
+                    job = ProjectJob.fetch(candidate.job_id, connection=self.redis, serializer=RQ_SERIALIZER)
+                except NoSuchJobError:
+                    continue
+                return job, queue
+            # Nothing claimed here: this priority's jobs wait for the workers holding their models (or were
+            # claimed by others meanwhile); a lower priority's job may still suit this worker.
+        return None
+
+    # -- the choice ------------------------------------------------------------------------------------
+    def preference(self, runnable: list[Candidate]) -> list[Candidate]:
+        """The jobs this worker should take now, best first (usually one; empty: leave them for others)."""
+        ordered = fair_order(runnable, FairState.read(self.redis, self.settings.queue_name))
+        head = ordered[0]
+        if self.settings.affinity_wait <= 0:
+            return ordered
+        mine = set(self.loaded())
+        held = self.models_of_peers()
+        if head.model is None or head.model in mine or head.model not in held:
+            return [head]
+        own = [c for c in ordered if c.model in mine]
+        if own:
+            return own[:1]
+        free = [c for c in ordered if c.model is None or c.model not in held]
+        if free:
+            return free[:1]
+        if self.passed_over_for(head.job_id) >= self.settings.affinity_wait:
+            log.info("job %s: waited for a worker holding %s too long; taking it", head.job_id, head.model)
+            return [head]
+        return []
+
+    def passed_over_for(self, job_id: str) -> float:
+        """Seconds since a worker first passed ``job_id`` over for affinity (noting it now if never)."""
+        key = passed_over_key(job_id)
+        now = time.time()
+        self.redis.set(key, now, nx=True, ex=max(60, int(self.settings.retention_seconds)))
+        first = self.redis.get(key)
+        return now - float(first) if first else 0.0
+
+    def models_of_peers(self) -> set[str]:
+        """Models resident on the other live, non-draining workers of this queue."""
+        read_at, peers = self._peers
+        if time.monotonic() - read_at > PEERS_SECONDS:
+            peers = [b for b in live_heartbeats(self.redis, self.settings.queue_name) if b.name != self.name]
+            self._peers = (time.monotonic(), peers)
+        return {m for beat in peers if not beat.draining for m in beat.models_loaded}
+
+
+def picking_queue_class(picker: JobPicker) -> type[Queue]:
+    """A ``Queue`` subclass whose ``dequeue_any`` (what RQ's worker loop calls) asks ``picker``."""
+
+    def dequeue_any(cls: Any, queues: Iterable[Queue], timeout: int | None, **_: Any) -> tuple[Job, Queue] | None:
+        return picker.dequeue(queues, timeout)
+
+    return type("PickingQueue", (Queue,), {"dequeue_any": classmethod(dequeue_any)})
