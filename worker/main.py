@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -74,6 +75,9 @@ class SdqWorker(SimpleWorker):
         self._force_stops = 0
         self.jobs_done = 0
         self.draining = False
+        self.current_model: str | None = None
+        recorded = context.manager.on_load
+        context.manager.on_load = lambda model, seconds: self._on_load(recorded, model, seconds)
 
     # -- background threads -------------------------------------------------------------------------
     def work(self, *args: Any, **kwargs: Any) -> bool:
@@ -118,9 +122,19 @@ class SdqWorker(SimpleWorker):
                 "events": stats.events,
             },
             current_job=self.context.current_job,
+            current_model=self.current_model,
             gpu=manager.gpu_status(),
             features=self.context.features,
         ).write(self.context.redis, self.context.settings.worker_heartbeat_ttl)
+
+    def _on_load(self, recorded: Callable[[str, float], None] | None, model: str, seconds: float) -> None:
+        """A model was loaded (and others maybe evicted): tell the other workers now, for model affinity."""
+        if recorded is not None:
+            recorded(model, seconds)
+        try:
+            self._beat()
+        except RedisError:
+            log.warning("worker %s: heartbeat failed, Redis unreachable", self.name)
 
     def _heartbeat_loop(self) -> None:
         interval = max(1.0, self.context.settings.worker_heartbeat_ttl / 3)
@@ -196,6 +210,7 @@ class SdqWorker(SimpleWorker):
     # -- job outcomes ---------------------------------------------------------------------------------
     def execute_job(self, job: Job, queue: Queue) -> None:
         self.context.current_job = job.id
+        self.current_model = None if job.meta.get("action") else job.meta.get("model")
         try:
             self._beat()  # current job and model memory are visible at once, not only at the next beat
             super().execute_job(job, queue)
@@ -204,6 +219,7 @@ class SdqWorker(SimpleWorker):
             self._recover_after_outage(job)
         finally:
             self.context.current_job = None
+            self.current_model = None
             self.jobs_done += job.meta.get("outcome") != "requeue"
             try:
                 self._beat()

@@ -3,12 +3,16 @@
 RQ's own dequeue pops the head of the first non-empty queue. Here the worker looks at the first ``WINDOW`` jobs of
 the highest non-empty priority queue, orders them fairly (``store.fairshare``), and takes:
 
-1. the fair head when this worker holds its model, or when no other live worker does;
-2. else the fairest job whose model this worker holds;
-3. else the fairest job whose model no live worker holds (this worker loads it);
-4. else nothing from this priority for now (a lower one may have a job for it): every waiting model is resident
-   on another worker, which will take it. The fair head is noted as passed over (``sdq:passed:<id>``); once it
-   has been passed over for ``SDQ_AFFINITY_WAIT`` seconds any worker takes it, so a busy holder cannot starve it.
+1. the fair head when this worker holds its model;
+2. else the same user's first job on a model this worker holds (it is that user's turn either way);
+3. else the fair head when no other live worker holds its model (this worker loads it);
+4. else the fairest job of another user whose model this worker holds or nobody holds; the head is overtaken;
+5. else nothing from this priority for now (a lower one may have a job for it): the head waits for the worker
+   that holds its model.
+
+A head waits for its model's holder at most ``SDQ_AFFINITY_WAIT`` seconds after it was first passed over, and is
+overtaken by at most ``MAX_PASSES`` jobs of other users (``sdq:passed:<id>``); then any worker takes it, so neither
+a busy holder nor another user's stream of jobs can starve it, and fair shares hold between users.
 
 Jobs this worker cannot run (another payload version or release, ``schemas.scheduling.is_compatible``) are never
 taken: they stay queued, in place, for a worker that can. A job is claimed with ``LREM``, so of two workers that
@@ -32,14 +36,14 @@ from schemas.scheduling import is_compatible
 from schemas.settings import Settings
 from schemas.version import VERSION
 from store.fairshare import Candidate, FairState, fair_order, read_candidates, record_served
-from store.heartbeat import WorkerHeartbeat, live_heartbeats
+from store.heartbeat import live_heartbeats
 from worker.allowed import ProjectJob
 
 log = logging.getLogger(__name__)
 
 WINDOW = 200
 POLL_SECONDS = 0.1
-PEERS_SECONDS = 1.0  # how long a read of the other workers' heartbeats is reused
+MAX_PASSES = 1  # a job whose model another worker holds is overtaken by at most this many other users' jobs
 
 
 class JobPicker:
@@ -50,7 +54,6 @@ class JobPicker:
         self.settings = settings
         self.name = name
         self.loaded = loaded
-        self._peers: tuple[float, list[WorkerHeartbeat]] = (0.0, [])
 
     # -- the dequeue RQ's loop calls ------------------------------------------------------------------
     def dequeue(self, queues: Iterable[Queue], timeout: int | None) -> tuple[Job, Queue] | None:
@@ -100,35 +103,38 @@ class JobPicker:
         if self.settings.affinity_wait <= 0:
             return ordered
         mine = set(self.loaded())
+        if head.model is None or head.model in mine:
+            return [head]
+        same_user = [c for c in ordered if c.owner == head.owner and c.model in mine]
+        if same_user:  # it is this user's turn either way: their job on a model resident here
+            return same_user[:1]
         held = self.models_of_peers()
-        if head.model is None or head.model in mine or head.model not in held:
+        if head.model not in held:
             return [head]
-        own = [c for c in ordered if c.model in mine]
-        if own:
-            return own[:1]
-        free = [c for c in ordered if c.model is None or c.model not in held]
-        if free:
-            return free[:1]
-        if self.passed_over_for(head.job_id) >= self.settings.affinity_wait:
-            log.info("job %s: waited for a worker holding %s too long; taking it", head.job_id, head.model)
+        others = [c for c in ordered if c.model is None or c.model in mine or c.model not in held]
+        waited, passes = self.note_passed_over(head.job_id, overtaken=bool(others))
+        if passes >= MAX_PASSES or waited >= self.settings.affinity_wait:
+            log.info("job %s: passed over for affinity long enough; taking it (%s)", head.job_id, head.model)
             return [head]
-        return []
+        return others[:1]
 
-    def passed_over_for(self, job_id: str) -> float:
-        """Seconds since a worker first passed ``job_id`` over for affinity (noting it now if never)."""
+    def note_passed_over(self, job_id: str, *, overtaken: bool) -> tuple[float, int]:
+        """Note that ``job_id`` waits for a worker holding its model (``overtaken``: another job goes first);
+        returns the seconds since it was first passed over and how often it was overtaken before this time."""
         key = passed_over_key(job_id)
         now = time.time()
-        self.redis.set(key, now, nx=True, ex=max(60, int(self.settings.retention_seconds)))
-        first = self.redis.get(key)
-        return now - float(first) if first else 0.0
+        pipe = self.redis.pipeline()
+        pipe.hsetnx(key, "first", now)
+        pipe.hincrby(key, "count", 1 if overtaken else 0)
+        pipe.hget(key, "first")
+        pipe.expire(key, max(60, self.settings.retention_seconds))
+        _, count, first, _ = pipe.execute()
+        return now - float(first), int(count) - (1 if overtaken else 0)
 
     def models_of_peers(self) -> set[str]:
-        """Models resident on the other live, non-draining workers of this queue."""
-        read_at, peers = self._peers
-        if time.monotonic() - read_at > PEERS_SECONDS:
-            peers = [b for b in live_heartbeats(self.redis, self.settings.queue_name) if b.name != self.name]
-            self._peers = (time.monotonic(), peers)
-        return {m for beat in peers if not beat.draining for m in beat.models_loaded}
+        """Models resident on (or being loaded by) the other live, non-draining workers of this queue."""
+        peers = live_heartbeats(self.redis, self.settings.queue_name)
+        return {m for beat in peers if beat.name != self.name and not beat.draining for m in beat.holds}
 
 
 def picking_queue_class(picker: JobPicker) -> type[Queue]:
