@@ -112,7 +112,7 @@ def cluster(redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytes
         SDQ_QUEUE_NAME=f"scale-{uuid.uuid4().hex[:6]}",
         SDQ_DEFAULT_MODEL="tiny-a",
         SDQ_MODEL_MEMORY_MB="6",
-        SDQ_WORKER_HEARTBEAT_TTL="3",
+        SDQ_WORKER_HEARTBEAT_TTL="6",  # short for the kill -9 below, long enough for a loaded 2-core machine
         SDQ_AFFINITY_WAIT="5",
         SDQ_MAX_QUEUED_PER_USER="100",
         SDQ_SUBMIT_PER_MINUTE="1000",
@@ -169,7 +169,7 @@ def test_workers_with_affinity_load_each_model_about_once(cluster: Cluster) -> N
     done = {pid: n - done_before[pid] for pid, n in cluster.done().items()}
     print(f"affinity: loads per worker {sorted(loads.values())} for 20 jobs; jobs per worker {sorted(done.values())}")
     assert sum(loads.values()) <= 4
-    assert sum(done.values()) == 20  # none run twice
+    assert sum(done.values()) == 20, [(v["id"], v["retries"]) for v in views.values() if v["retries"]]
     assert_ended_once_with_files(cluster, views)
     workers = requests.get(cluster.stack.url("/api/v1/queue"), headers=cluster.headers("cat"), timeout=10).json()
     assert workers["workers_alive"] == 3
@@ -188,8 +188,9 @@ def ended(view: dict[str, Any]) -> datetime:
 
 
 def test_a_second_user_is_served_in_turn_behind_a_long_queue(cluster: Cluster) -> None:
-    """All workers busy; ann queues 20, then bob queues 2: bob's both end before ann's 6th, and bob's position says
-    so at submit. A cancel takes ann's job out at once."""
+    """All workers busy; ann queues 20, then bob queues 2: bob's both start before ann's 6th (ends can swap by a
+    model load: bench/affinity.py reports them), and bob's position says so at submit. A cancel takes ann's job
+    out at once."""
     blockers = [cluster.submit("cat", MODELS[n % 2], **LONG)["id"] for n in range(3)]
     wait_until(lambda: all(cluster.view(b)["status"] == "started" for b in blockers), 60, "all workers busy")
     ann = [cluster.submit("ann", MODELS[n % 2], seed=100 + n)["id"] for n in range(20)]
@@ -202,10 +203,12 @@ def test_a_second_user_is_served_in_turn_behind_a_long_queue(cluster: Cluster) -
     )
     assert canceled.json()["status"] == "canceled"
     views = cluster.wait_all(blockers + ann + [b["id"] for b in bob], timeout=150)
-    ann_ends = sorted(ended(views[j]) for j in ann[:-1])
-    bob_ends = [ended(views[b["id"]]) for b in bob]
-    print(f"fairness: bob's last ended {(max(bob_ends) - ann_ends[0]).total_seconds():.2f} s after ann's first")
-    assert max(bob_ends) < ann_ends[5]
+    ann_starts = sorted(started(views[j]) for j in ann[:-1])
+    bob_starts = [started(views[b["id"]]) for b in bob]
+    bob_last_end = max(ended(views[b["id"]]) for b in bob)
+    ann_before = sum(1 for j in ann[:-1] if ended(views[j]) < bob_last_end)
+    print(f"fairness: ann's jobs ended before bob's last: {ann_before} of 19")
+    assert max(bob_starts) < ann_starts[5]
     assert views[ann[-1]]["status"] == "canceled"
     assert_ended_once_with_files(cluster, views)
 
