@@ -241,6 +241,13 @@ class Estimate(BaseModel):
     seconds: float | None = Field(description="Expected run time; null when there is no data.")
     basis: str = Field(description="measured (this model and size), scaled (this model, other size) or none.")
     detail: str
+    queued_ahead: int | None = Field(None, description="Jobs queued now at this request's priority or higher.")
+    workers_alive: int | None = Field(None, description="Live workers sharing that queue.")
+    wait_seconds: float | None = Field(
+        None,
+        description="Rough wait before it would start: the jobs ahead, shared by the live workers, each taken to "
+        "last as long as this one; null without a measurement or without a live worker.",
+    )
 
 
 class Validation(BaseModel):

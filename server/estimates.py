@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, get_args
 
 from redis import Redis
@@ -17,10 +18,11 @@ from schemas.generation import (
     Txt2ImgRequest,
 )
 from schemas.jobs import Estimate
-from schemas.keys import Priority
+from schemas.keys import PRIORITY_ORDER, Priority
 from schemas.models import ModelType
 from schemas.settings import Settings
 from schemas.upscale import UpscaleRequest
+from server.queue import QueueState
 from store.stepstats import read_step_stats
 
 
@@ -52,6 +54,21 @@ def estimate(redis: Redis, request: AnyRequest, model: str) -> Estimate:
     steps = request.steps * (1.0 if strength is None else strength)  # img2img runs strength x steps
     seconds = steps * images * stats.s_per_step * scale + images * stats.overhead_s
     return Estimate(seconds=round(seconds, 3), basis=basis, detail=detail)
+
+
+def with_wait(run: Estimate, queue: QueueState, priority: Priority) -> Estimate:
+    """``run`` plus the wait before a job of ``priority`` would start: the jobs queued at that priority or higher,
+    taken in parallel by the live workers (``ceil(ahead / workers)`` rounds of this job's run time)."""
+    ahead = 0
+    for level in PRIORITY_ORDER:
+        ahead += queue.queue_for(level).count
+        if level is priority:
+            break
+    workers = len(queue.workers())
+    wait = None
+    if run.seconds is not None and workers:
+        wait = round(math.ceil(ahead / workers) * run.seconds, 3)
+    return run.model_copy(update={"queued_ahead": ahead, "workers_alive": workers, "wait_seconds": wait})
 
 
 def parameters(settings: Settings, registry: ModelRegistry) -> dict[str, Any]:

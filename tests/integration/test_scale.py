@@ -198,6 +198,12 @@ def test_a_second_user_is_served_in_turn_behind_a_long_queue(cluster: Cluster) -
     # ann's turn and bob's first turn tie (both were last served in the round just closed): the earlier job goes
     # first, then they alternate
     assert [b["position"] for b in bob] == [2, 4]
+    estimate = requests.post(
+        cluster.stack.url("/api/v1/estimate"), json={"prompt": "x", **SHORT}, headers=cluster.headers("bob"), timeout=10
+    ).json()
+    assert estimate["workers_alive"] == 3 and estimate["queued_ahead"] >= 12  # some may have started meanwhile
+    rounds = -(-estimate["queued_ahead"] // 3)  # the jobs ahead, shared by the 3 live workers
+    assert estimate["wait_seconds"] == pytest.approx(rounds * estimate["seconds"], abs=0.01)  # measured in the 1st test
     canceled = requests.post(
         cluster.stack.url(f"/api/v1/jobs/{ann[-1]}/cancel"), headers=cluster.headers("ann"), timeout=10
     )
