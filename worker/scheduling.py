@@ -63,7 +63,7 @@ class JobPicker:
         while True:
             if self.is_draining():
                 raise StopRequested()
-            found = self.take(ordered)
+            found = self.take(ordered, patient=deadline is not None)
             if found is not None:
                 return found
             if deadline is None:
@@ -75,13 +75,14 @@ class JobPicker:
     def is_draining(self) -> bool:
         return bool(self.redis.exists(drain_key(self.name)))
 
-    def take(self, queues: list[Queue]) -> tuple[Job, Queue] | None:
-        """One round: choose in the highest priority queue that has a job this worker can run, and claim it."""
+    def take(self, queues: list[Queue], *, patient: bool = True) -> tuple[Job, Queue] | None:
+        """One round: choose in the highest priority queue that has a job this worker can run, and claim it.
+        ``patient`` False (a burst worker, which exits when it finds nothing): no waiting for affinity."""
         for queue in queues:
             runnable = [c for c in read_candidates(self.redis, queue.key, WINDOW) if is_compatible(c.meta, VERSION)]
             if not runnable:
                 continue
-            for candidate in self.preference(runnable):
+            for candidate in self.preference(runnable, patient=patient):
                 if self.redis.lrem(queue.key, 1, candidate.job_id) != 1:
                     continue  # another worker claimed it (or a cancel removed it) first
                 record_served(self.redis, self.settings.queue_name, candidate.owner, candidate.weight)
@@ -96,11 +97,11 @@ class JobPicker:
         return None
 
     # -- the choice ------------------------------------------------------------------------------------
-    def preference(self, runnable: list[Candidate]) -> list[Candidate]:
+    def preference(self, runnable: list[Candidate], *, patient: bool = True) -> list[Candidate]:
         """The jobs this worker should take now, best first (usually one; empty: leave them for others)."""
         ordered = fair_order(runnable, FairState.read(self.redis, self.settings.queue_name))
         head = ordered[0]
-        if self.settings.affinity_wait <= 0:
+        if self.settings.affinity_wait <= 0 or not patient:
             return ordered
         mine = set(self.loaded())
         if head.model is None or head.model in mine:

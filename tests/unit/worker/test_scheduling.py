@@ -157,3 +157,12 @@ def test_another_users_job_overtakes_a_waiting_head_at_most_once(redis: Redis) -
     ann = [cluster.put("a", owner="ann") for _ in range(3)]
     picker = cluster.picker("a")
     assert [cluster.take(picker) for _ in range(3)] == [ann[0], bob, ann[1]]
+
+
+def test_a_burst_worker_does_not_wait_for_affinity(redis: Redis) -> None:
+    """`sdqueue worker --burst` exits when it finds nothing to take, so it takes what is there."""
+    cluster = Cluster(redis)
+    cluster.peer("b")
+    b_job = cluster.put("b")
+    found = cluster.picker("a").dequeue(cluster.queues, timeout=None)
+    assert found is not None and found[0].id == b_job
