@@ -82,14 +82,14 @@ def read_candidates(redis: Redis, queue_key: str, limit: int) -> list[Candidate]
         return []
     pipe = redis.pipeline(transaction=False)
     for job_id in ids:
-        pipe.hget(Job.key_for(job_id), "meta")
-    metas = pipe.execute()
+        pipe.hmget(Job.key_for(job_id), "status", "meta")  # RQ leaves out an empty meta; every job has a status
+    rows = pipe.execute()
     found = []
-    for index, (job_id, raw) in enumerate(zip(ids, metas, strict=True)):
-        if raw is None:
-            continue
+    for index, (job_id, (status, raw)) in enumerate(zip(ids, rows, strict=True)):
+        if status is None:
+            continue  # the record is gone (expired or deleted); RQ's own dequeue skips these too
         try:
-            meta = json.loads(raw)
+            meta = json.loads(raw) if raw else {}
         except ValueError:
             meta = {}
         found.append(Candidate(job_id, index, meta if isinstance(meta, dict) else {}))

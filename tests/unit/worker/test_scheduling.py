@@ -166,3 +166,11 @@ def test_a_burst_worker_does_not_wait_for_affinity(redis: Redis) -> None:
     b_job = cluster.put("b")
     found = cluster.picker("a").dequeue(cluster.queues, timeout=None)
     assert found is not None and found[0].id == b_job
+
+
+def test_a_job_without_meta_is_taken_like_any_other(redis: Redis) -> None:
+    """RQ stores no meta field for an empty meta (a job queued by other code): it is still a job to run."""
+    cluster = Cluster(redis)
+    bare = cluster.queues[1].enqueue_call(RUN_JOB_TASK, args=({},))
+    assert redis.hget(bare.key, "meta") is None
+    assert cluster.take(cluster.picker("a")) == bare.id
