@@ -41,6 +41,8 @@ from worker.transitions import mark_canceled, requeue_at_front
 
 log = logging.getLogger(__name__)
 
+ENDED = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED)
+
 
 class SdqWorker(SimpleWorker):
     """SimpleWorker plus: heartbeat and orphan reaping, retention sweeps, cancel/requeue outcomes, events,
@@ -220,7 +222,7 @@ class SdqWorker(SimpleWorker):
         finally:
             self.context.current_job = None
             self.current_model = None
-            self.jobs_done += job.meta.get("outcome") != "requeue"
+            self.jobs_done += job.get_status(refresh=False) in ENDED
             try:
                 self._beat()
             except RedisError:
