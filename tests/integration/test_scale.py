@@ -91,6 +91,11 @@ class Cluster:
     def events(self, job_id: str) -> list[str]:
         return [fields[b"event"].decode() for _, fields in self.redis.xrange(events_key(job_id))]
 
+    def held_models(self) -> list[str]:
+        """One model each worker holds: a long job per worker on these keeps every worker busy at once (a job
+        whose model is on a busy worker may wait for it: model affinity)."""
+        return [b.models_loaded[0] for b in self.beats().values()]
+
     def loads(self) -> dict[int, int]:
         return {pid: int(b.model_memory.get("loads", 0)) for pid, b in self.beats().items()}
 
@@ -191,7 +196,7 @@ def test_a_second_user_is_served_in_turn_behind_a_long_queue(cluster: Cluster) -
     """All workers busy; ann queues 20, then bob queues 2: bob's both start before ann's 6th (ends can swap by a
     model load: bench/affinity.py reports them), and bob's position says so at submit. A cancel takes ann's job
     out at once."""
-    blockers = [cluster.submit("cat", MODELS[n % 2], **LONG)["id"] for n in range(3)]
+    blockers = [cluster.submit("cat", model, **LONG)["id"] for model in cluster.held_models()]
     wait_until(lambda: all(cluster.view(b)["status"] == "started" for b in blockers), 60, "all workers busy")
     ann = [cluster.submit("ann", MODELS[n % 2], seed=100 + n)["id"] for n in range(20)]
     bob = [cluster.submit("bob", MODELS[n % 2], seed=200 + n) for n in range(2)]
@@ -223,7 +228,8 @@ def test_three_workers_one_killed_one_drained_the_last_finishes_everything(clust
     """Three workers each run a long job; one is killed with -9 and one drained mid-job. Then 20 short jobs of 3
     users over 2 models (2 canceled) and 3 urgent ones: the last worker runs everything, the killed worker's job
     again, the urgent ones before every normal job still queued when they came."""
-    long_jobs = [cluster.submit(USER_LIST[n], MODELS[n % 2], seed=300 + n, **LONG)["id"] for n in range(3)]
+    held = cluster.held_models()
+    long_jobs = [cluster.submit(USER_LIST[n], held[n], seed=300 + n, **LONG)["id"] for n in range(3)]
     wait_until(lambda: all(cluster.view(j)["status"] == "started" for j in long_jobs), 60, "three workers busy")
     running = {b.current_job: b for b in cluster.beats().values()}
     victim_beat, drained_beat = running[long_jobs[0]], running[long_jobs[1]]
