@@ -7,8 +7,8 @@ the highest non-empty priority queue, orders them fairly (``store.fairshare``), 
 2. else the same user's first job on a model this worker holds (it is that user's turn either way);
 3. else the fair head when no other live worker holds its model (this worker loads it);
 4. else the fairest job of another user whose model this worker holds or nobody holds; the head is overtaken;
-5. else nothing from this priority for now (a lower one may have a job for it): the head waits for the worker
-   that holds its model.
+5. else nothing for now (lower priorities wait too: priorities are strict): the head waits for the worker that
+   holds its model.
 
 A head waits for its model's holder at most ``SDQ_AFFINITY_WAIT`` seconds after it was first passed over, and is
 overtaken by at most ``MAX_PASSES`` jobs of other users (``sdq:passed:<id>``); then any worker takes it, so neither
@@ -92,8 +92,9 @@ class JobPicker:
                 except NoSuchJobError:
                     continue
                 return job, queue
-            # Nothing claimed here: this priority's jobs wait for the workers holding their models (or were
-            # claimed by others meanwhile); a lower priority's job may still suit this worker.
+            # Nothing claimed: this priority's jobs wait for the workers holding their models (bounded), or others
+            # claimed them meanwhile. Lower priorities wait too: priorities are strict.
+            return None
         return None
 
     # -- the choice ------------------------------------------------------------------------------------
