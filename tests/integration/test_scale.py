@@ -31,7 +31,7 @@ MODELS = ("tiny-a", "tiny-b")
 USERS = {"ann": "user", "bob": "user", "cat": "admin"}
 USER_LIST = list(USERS)
 SHORT = {"width": 64, "height": 64, "steps": 2}
-LONG = {"width": 192, "height": 192, "steps": 100}  # a few seconds on a CPU
+LONG = {"width": 192, "height": 192, "steps": 150}  # a few seconds on a CPU
 
 
 class Cluster:
@@ -248,7 +248,7 @@ def test_three_workers_one_killed_one_drained_the_last_finishes_everything(clust
     assert {views[j]["status"] for j in short[:2]} == {"canceled"}
     assert {v["status"] for j, v in views.items() if j not in short[:2]} == {"finished"}
     assert views[long_jobs[0]]["retries"] == 1 and sum(v["retries"] for v in views.values()) == 1
-    assert len(still_queued) >= 10
+    assert len(still_queued) >= 6  # so the order below says something
     assert max(started(views[u]) for u in urgent) < min(started(views[j]) for j in still_queued)
     assert_ended_once_with_files(cluster, views)
     survivors = cluster.beats()
