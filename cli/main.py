@@ -9,6 +9,7 @@ import argparse
 import ipaddress
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _api_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="overrides SDQ_HOST (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="overrides SDQ_PORT (default 8000)")
-    parser.add_argument("--workers", type=int, help="API processes sharing the port; overrides SDQ_API_WORKERS (1)")
     parser.add_argument(
         "--insecure",
         action="store_true",
@@ -46,15 +46,28 @@ def build_parser() -> argparse.ArgumentParser:
     _common(up)
     _api_flags(up)
     up.add_argument("--demo", action="store_true", help="create the tiny demo model when no model is installed")
+    up.add_argument("--workers", type=_positive, default=None, help="worker processes to run (default 1)")
+    up.add_argument(
+        "--gpus", type=_gpu_list, default=None, help="one worker per listed GPU index, e.g. 0,1 (SDQ_DEVICE=cuda:N)"
+    )
 
     api = commands.add_parser("api", help="run the HTTP API")
     _common(api)
     _api_flags(api)
+    api.add_argument(
+        "--workers", dest="api_workers", type=_positive, help="API processes sharing the port (SDQ_API_WORKERS, 1)"
+    )
 
     worker = commands.add_parser("worker", help="run a GPU/CPU worker that drains the queue")
     _common(worker)
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.add_argument("--no-preload", action="store_true", help="do not load the default model at start")
+    worker.add_argument("--device", type=_device, help="overrides SDQ_DEVICE: auto, cpu, cuda or cuda:N")
+    worker.add_argument(
+        "--drain",
+        metavar="NAME",
+        help="ask the live worker NAME (or all whose names start with NAME) to finish its job and exit; runs none",
+    )
 
     sweep = commands.add_parser("sweep", help="delete jobs older than the retention now; print disk usage")
     _common(sweep)
@@ -81,6 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def _gpu_list(value: str) -> list[int]:
+    parts = [p.strip() for p in value.split(",")]
+    if not parts or not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
+        raise argparse.ArgumentTypeError(f"expected distinct GPU indexes like 0,1,2, got {value!r}")
+    return [int(p) for p in parts]
+
+
+def _device(value: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d{1,2})?", value):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {value!r}")
+    return value
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     if getattr(args, "config", None):
         os.environ[CONFIG_ENV] = str(args.config)  # children of `up` read the same file
@@ -90,7 +122,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         models_dir=getattr(args, "models_dir", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
-        api_workers=getattr(args, "workers", None),
+        api_workers=getattr(args, "api_workers", None),
+        device=getattr(args, "device", None),
     )
 
 
@@ -205,10 +238,27 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_users(settings, args) if args.command == "users" else run_keys(settings, args)
     if args.command == "worker":
-        from worker.main import run_worker
+        return run_worker_command(settings, args)
+    from cli.up import run_up, worker_devices
 
-        run_worker(settings, burst=args.burst, preload=not args.no_preload)
+    devices = worker_devices(args.workers, args.gpus)
+    if isinstance(devices, str):
+        print(devices, file=sys.stderr)
+        return 2
+    return run_up(settings, demo=args.demo, insecure=args.insecure, devices=devices)
+
+
+def run_worker_command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.drain:
+        from worker.startup import request_drain
+
+        asked = request_drain(settings, args.drain)
+        if not asked:
+            print(f"no live worker of queue {settings.queue_name!r} is named {args.drain!r}", file=sys.stderr)
+            return 1
+        print("draining: " + ", ".join(asked))
         return 0
-    from cli.up import run_up
+    from worker.startup import run_worker
 
-    return run_up(settings, demo=args.demo, insecure=args.insecure)
+    run_worker(settings, burst=args.burst, preload=not args.no_preload)
+    return 0

@@ -106,9 +106,20 @@ def ensure_model(settings: Settings, demo: bool) -> None:
     )
 
 
-def _spawn(role: str, extra: list[str]) -> subprocess.Popen[bytes]:
+def _spawn(role: str, extra: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     # Own session: a terminal Ctrl-C reaches only `up`, which then stops each child once, in order.
-    return subprocess.Popen([sys.executable, "-m", "cli", role, *extra], start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", role, *extra], start_new_session=True, env={**os.environ, **(env or {})}
+    )
+
+
+def worker_devices(workers: int | None, gpus: list[int] | None) -> list[str | None] | str:
+    """The device of each worker ``up`` starts (None: SDQ_DEVICE as set), or why the flags do not fit together."""
+    if gpus is None:
+        return [None] * (workers or 1)
+    if workers is not None and workers != len(gpus):
+        return f"--workers {workers} does not match --gpus with {len(gpus)} index(es); give one of them"
+    return [f"cuda:{index}" for index in gpus]
 
 
 def _stop(process: subprocess.Popen[bytes], name: str, grace: float) -> None:
@@ -135,11 +146,12 @@ def export_settings(settings: Settings) -> None:
     )
 
 
-def run_up(settings: Settings, *, demo: bool, insecure: bool) -> int:
+def run_up(settings: Settings, *, demo: bool, insecure: bool, devices: list[str | None] | None = None) -> int:
+    """Redis (when none answers), one worker per entry of ``devices`` (default one on SDQ_DEVICE), the API."""
     export_settings(settings)
     ensure_model(settings, demo)
     redis_process = None if redis_answers(settings.redis_url) else start_redis(settings)
-    worker = _spawn("worker", [])
+    workers = [_spawn("worker", [], {"SDQ_DEVICE": d} if d else None) for d in devices or [None]]
     api = _spawn("api", ["--insecure"] if insecure else [])
     log.info(
         "sdqueue up: API on http://%s:%d (docs at /docs); Ctrl-C stops everything",
@@ -156,13 +168,18 @@ def run_up(settings: Settings, *, demo: bool, insecure: bool) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     code = 0
+    children = [(f"worker {n}", w) for n, w in enumerate(workers)] + [("api", api)]
     while not stopping:
-        for name, process in (("worker", worker), ("api", api)):
+        for name, process in children:
             if process.poll() is not None:
                 log.error("%s exited with %s; stopping", name, process.returncode)
                 code, stopping = 1, True
         time.sleep(0.2)
-    _stop(worker, "worker", grace=30)
+    for worker in workers:  # all at once: each finishes its job
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for n, worker in enumerate(workers):
+        _stop(worker, f"worker {n}", grace=30)
     _stop(api, "api", grace=10)
     if redis_process is not None:
         _stop(redis_process, "redis", grace=10)

@@ -30,9 +30,15 @@ class DevicePolicy:
     notes: tuple[str, ...] = ()
     precision: str = "auto"
     bf16_supported: bool = False
+    index: int | None = None  # the CUDA device (made torch's current device) when ``cuda:N`` was asked for
+
+    @property
+    def device_name(self) -> str:
+        """``cpu``, ``cuda`` or ``cuda:N``."""
+        return self.device if self.index is None else f"{self.device}:{self.index}"
 
     def describe(self) -> str:
-        return f"{self.device}/{self.dtype_name}"
+        return f"{self.device_name}/{self.dtype_name}"
 
     def dtype_for(self, arch: Arch) -> str:
         """The dtype a model of ``arch`` loads in under this policy."""
@@ -84,8 +90,10 @@ def choose_device(preference: str, settings: Settings | None = None) -> DevicePo
     import torch
 
     has_cuda = torch.cuda.is_available()
+    preference, _, wanted = preference.partition(":")
     if preference == "cuda" and not has_cuda:
         raise RuntimeError("SDQ_DEVICE=cuda but torch sees no CUDA device")
+    index = select_cuda_device(int(wanted)) if wanted else None
     device = "cuda" if preference in ("auto", "cuda") and has_cuda else "cpu"
     precision = settings.precision if settings else "auto"
     bf16 = bool(device == "cuda" and torch.cuda.is_bf16_supported())
@@ -96,7 +104,7 @@ def choose_device(preference: str, settings: Settings | None = None) -> DevicePo
     if device == "cuda" and precision == "auto":
         notes.append("auto precision: bf16 for sd3/flux" if bf16 else "no bf16 on this GPU: sd3/flux load in fp16")
     if settings is None:
-        return DevicePolicy(device, dtype, bf16_supported=bf16)
+        return DevicePolicy(device, dtype, bf16_supported=bf16, index=index)
     attention = settings.attention
     if attention == "xformers" and (device != "cuda" or not _xformers_available()):
         notes.append("xformers needs CUDA and the cuda extra; using sdpa")
@@ -118,7 +126,20 @@ def choose_device(preference: str, settings: Settings | None = None) -> DevicePo
         tuple(notes),
         precision,
         bf16,
+        index,
     )
+
+
+def select_cuda_device(index: int) -> int:
+    """Make CUDA device ``index`` torch's current one, so every ``"cuda"`` tensor of this process lands there
+    (one worker per GPU: ``SDQ_DEVICE=cuda:N``)."""
+    import torch
+
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise RuntimeError(f"SDQ_DEVICE=cuda:{index} but torch sees {count} CUDA device(s)")
+    torch.cuda.set_device(index)
+    return index
 
 
 def apply_policy(pipeline: Any, policy: DevicePolicy) -> None:

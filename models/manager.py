@@ -194,13 +194,20 @@ class ModelManager:
         return True
 
     def gpu_status(self) -> dict[str, Any]:
-        """GPU memory in use and utilisation (NVML, when pynvml is installed) on CUDA; empty elsewhere."""
+        """The GPU's name and index, memory in use and utilisation (NVML, when pynvml is installed) on CUDA; empty
+        elsewhere."""
         if self.policy.device != "cuda":
             return {}
         import torch
 
+        index = torch.cuda.current_device()
         free, total = torch.cuda.mem_get_info()
-        status: dict[str, Any] = {"memory_used_bytes": total - free, "memory_total_bytes": total}
+        status: dict[str, Any] = {
+            "name": torch.cuda.get_device_name(index),
+            "index": index,
+            "memory_used_bytes": total - free,
+            "memory_total_bytes": total,
+        }
         try:
             status["utilization"] = torch.cuda.utilization() / 100
         except Exception:  # no NVML bindings: memory only

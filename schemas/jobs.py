@@ -174,8 +174,12 @@ class JobAccepted(BaseModel):
 
 
 class WorkerView(BaseModel):
-    name: str
-    device: str | None = None
+    name: str = Field(description="Unique per process: <host>.<device>.<pid>.<random>.")
+    version: str | None = Field(None, description="The worker's sdqueue version; it runs jobs of its release only.")
+    payload_version: int | None = Field(None, description="The job payload version this worker reads.")
+    jobs_done: int = Field(0, description="Jobs this worker ended (finished, failed or canceled) since it started.")
+    draining: bool = Field(False, description="Finishing its current job, then exiting; it takes no new one.")
+    device: str | None = Field(None, description="Device and dtype, e.g. cuda:1/float16.")
     previews: str | None = Field(None, description="taesd, approximation or off.")
     pid: int | None = None
     current_job: str | None = None
@@ -184,7 +188,8 @@ class WorkerView(BaseModel):
         default_factory=dict, description="Effective device policy: dtype, attention, slicing, tiling, offload, notes."
     )
     gpu: dict[str, Any] | None = Field(
-        None, description="CUDA only: memory_used_bytes, memory_total_bytes, utilization (0..1, with NVML)."
+        None,
+        description="CUDA only: name, index, memory_used_bytes, memory_total_bytes, utilization (0..1, with NVML).",
     )
     features: dict[str, Any] = Field(
         default_factory=dict, description="Optional parts and whether they work on this worker (invisible_watermark)."
@@ -239,6 +244,13 @@ class Estimate(BaseModel):
     seconds: float | None = Field(description="Expected run time; null when there is no data.")
     basis: str = Field(description="measured (this model and size), scaled (this model, other size) or none.")
     detail: str
+    queued_ahead: int | None = Field(None, description="Jobs queued now at this request's priority or higher.")
+    workers_alive: int | None = Field(None, description="Live workers sharing that queue.")
+    wait_seconds: float | None = Field(
+        None,
+        description="Rough wait before it would start: the jobs ahead, shared by the live workers, each taken to "
+        "last as long as this one; null without a measurement or without a live worker.",
+    )
 
 
 class Validation(BaseModel):

@@ -104,6 +104,21 @@ def worker_heartbeat_key(worker_name: str) -> str:
 WORKER_HEARTBEAT_PATTERN = f"{_PREFIX}worker:*"
 
 
+def drain_key(worker_name: str) -> str:
+    """String flag: the worker finishes its current job, takes no other and exits (``sdqueue worker --drain``)."""
+    return f"{_PREFIX}drain:{worker_name}"
+
+
+def fair_share_key(base_queue: str) -> str:
+    """Hash user -> virtual finish time, plus ``~clock``: the fair-share state every worker of a queue updates."""
+    return f"{_PREFIX}fair:{base_queue}"
+
+
+def passed_over_key(job_id: str) -> str:
+    """String: when a worker first passed this job over for model affinity (bounds how long affinity waits)."""
+    return f"{_PREFIX}passed:{job_id}"
+
+
 def upload_owner_key(upload_id: str) -> str:
     """String: the owner of an upload (``data/uploads/<id>.png``); expires with retention."""
     return f"{_PREFIX}upload:{upload_id}"

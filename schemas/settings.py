@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from schemas.scheduling import SchedulingSettings
 from schemas.watermark import WatermarkSettings
 
 CONFIG_ENV = "SDQ_CONFIG"
@@ -31,7 +32,7 @@ def config_file_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
 
 
-class Settings(BaseSettings, WatermarkSettings):
+class Settings(SchedulingSettings, WatermarkSettings):
     """Every knob of the service. Defaults serve a laptop: local Redis, ./data, ./models, 127.0.0.1."""
 
     model_config = SettingsConfigDict(env_prefix="SDQ_", extra="ignore", frozen=True)
@@ -66,7 +67,9 @@ class Settings(BaseSettings, WatermarkSettings):
         None, ge=0, description="Preview image every N steps; 0 = off; unset = 5 on CUDA, off on CPU."
     )
     thumbnail_size: int = Field(256, ge=16, le=2048, description="Longest side of thumbnails, px.")
-    device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Worker device; auto = CUDA if present.")
+    device: str = Field(
+        "auto", pattern=r"^(auto|cpu|cuda(:\d{1,2})?)$", description="Worker device: auto, cpu, cuda or cuda:N."
+    )
     precision: Literal["auto", "fp16", "bf16", "fp32"] = Field(
         "auto",
         description="Weights dtype: auto = fp16 on CUDA (bf16 for SD3/Flux where the GPU has it), fp32 on CPU.",

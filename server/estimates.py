@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, get_args
 
 from redis import Redis
@@ -9,7 +10,7 @@ from redis import Redis
 from models.families import FAMILIES, family_of
 from models.registry import ModelRegistry
 from schemas.jobs import Estimate
-from schemas.keys import Priority
+from schemas.keys import PRIORITY_ORDER, Priority
 from schemas.models import ModelType
 from schemas.requests import (
     AnyRequest,
@@ -22,6 +23,7 @@ from schemas.requests import (
     UpscaleRequest,
 )
 from schemas.settings import Settings
+from server.queue import QueueState
 from store.stepstats import read_step_stats
 
 
@@ -59,6 +61,21 @@ def _model_families(registry: ModelRegistry) -> dict[str, str]:
     """Checkpoint name -> its family in ``families`` (SD3 and Flux checkpoints only)."""
     found = {c.name: family_of(c.arch, c.variant) for c in registry.checkpoints()}
     return {name: family.name for name, family in found.items() if family is not None}
+
+
+def with_wait(run: Estimate, queue: QueueState, priority: Priority) -> Estimate:
+    """``run`` plus the wait before a job of ``priority`` would start: the jobs queued at that priority or higher,
+    taken in parallel by the live workers (``ceil(ahead / workers)`` rounds of this job's run time)."""
+    ahead = 0
+    for level in PRIORITY_ORDER:
+        ahead += queue.queue_for(level).count
+        if level is priority:
+            break
+    workers = len(queue.workers())
+    wait = None
+    if run.seconds is not None and workers:
+        wait = round(math.ceil(ahead / workers) * run.seconds, 3)
+    return run.model_copy(update={"queued_ahead": ahead, "workers_alive": workers, "wait_seconds": wait})
 
 
 def parameters(settings: Settings, registry: ModelRegistry) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from schemas.jobs import WorkerView
 from schemas.keys import Priority
 from server.queue import QueueState
 from store.metrics import METRICS, Sample, read_samples
@@ -73,6 +74,29 @@ class ServiceCollector(Collector):
                 if gpu.get(field) is not None:
                     family.add_metric([worker.name], float(gpu[field]))
         yield from (memory, total, busy)
+        yield from _per_worker(workers)
+
+
+def _per_worker(workers: list[WorkerView]) -> Iterator[Metric]:
+    """One series per live worker: what it is (info), what it did, what it holds, whether it is busy or draining."""
+    info = GaugeMetricFamily(
+        PREFIX + "worker_info", "A live worker (value 1).", labels=["worker", "version", "device", "gpu"]
+    )
+    done = GaugeMetricFamily(PREFIX + "worker_jobs_done", "Jobs the worker ended since it started.", labels=["worker"])
+    busy = GaugeMetricFamily(PREFIX + "worker_busy", "1 while the worker runs a job.", labels=["worker"])
+    draining = GaugeMetricFamily(PREFIX + "worker_draining", "1 while the worker drains.", labels=["worker"])
+    loaded = GaugeMetricFamily(
+        PREFIX + "worker_model_loaded", "1 per model resident on the worker.", labels=["worker", "model"]
+    )
+    for worker in workers:
+        gpu_name = str((worker.gpu or {}).get("name", ""))
+        info.add_metric([worker.name, worker.version or "", worker.device or "", gpu_name], 1)
+        done.add_metric([worker.name], worker.jobs_done)
+        busy.add_metric([worker.name], 1 if worker.current_job else 0)
+        draining.add_metric([worker.name], 1 if worker.draining else 0)
+        for model in worker.models_loaded:
+            loaded.add_metric([worker.name, model], 1)
+    yield from (info, done, busy, draining, loaded)
 
 
 def render(queue: QueueState) -> bytes:

@@ -23,8 +23,10 @@ from schemas.keys import (
     cancel_key,
     queue_name,
 )
+from schemas.scheduling import WINDOW
 from schemas.settings import Settings
 from store.events import publish_event
+from store.fairshare import FairState, fair_order, read_candidates
 from store.heartbeat import live_heartbeats
 from store.metrics import Metrics
 from store.usage import StorageUsage
@@ -65,20 +67,30 @@ class QueueState:
                 return priority
         return Priority.NORMAL
 
+    def fair_ids(self, queue: Queue, limit: int = WINDOW) -> list[str]:
+        """The ids of ``queue`` in the order the workers take them: fair shares between users
+        (``store.fairshare``); model affinity may swap neighbours, it does not change whose turn it is."""
+        candidates = read_candidates(self.redis, queue.key, limit)
+        return [c.job_id for c in fair_order(candidates, FairState.read(self.redis, self.settings.queue_name))]
+
     def position(self, job_id: str, origin: str) -> int | None:
-        """1-based place across all priority queues (1 = next to run); None when not queued."""
+        """1-based place across all priority queues in the order the workers take jobs (1 = next to run); None
+        when not queued."""
         ahead = 0
         for queue in self.queues.values():
             if queue.name == origin:
                 index = queue.get_job_position(job_id)
-                return None if index is None else ahead + index + 1
+                if index is None:
+                    return None
+                ids = self.fair_ids(queue) if index < WINDOW else []  # behind the window: queue order
+                return ahead + (ids.index(job_id) if job_id in ids else index) + 1
             ahead += queue.count
         return None
 
     def queued_jobs(self, limit: int = 200) -> list[QueuedJob]:
         listed: list[QueuedJob] = []
         for priority, queue in self.queues.items():
-            ids = queue.get_job_ids(0, limit - len(listed) - 1) if len(listed) < limit else []
+            ids = self.fair_ids(queue)[: limit - len(listed)] if len(listed) < limit else []
             for job in Job.fetch_many(ids, connection=self.redis, serializer=RQ_SERIALIZER):
                 if job is None or job.func_name != RUN_JOB_TASK:
                     continue

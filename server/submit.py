@@ -17,7 +17,9 @@ from schemas.errors import Forbidden, TooManyRequests
 from schemas.jobs import JobAccepted, JobPayload, JobStatus, Validation, input_folder
 from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event, Priority
 from schemas.requests import AnyJobRequest
+from schemas.scheduling import PAYLOAD_VERSION
 from schemas.settings import Settings
+from schemas.version import VERSION
 from server.cache import RequestKeys, finish_from_cache, is_deterministic
 from server.inputs import InputStore
 from server.model_checks import ModelChecks
@@ -111,7 +113,15 @@ class SubmitService:
             failure_ttl=ttl,
             ttl=ttl,
             description=f"{request.mode} {model}",
-            meta={"owner": owner, "mode": request.mode, "model": model, "request_id": logs.current("request_id")},
+            meta={
+                "owner": owner,
+                "mode": request.mode,
+                "model": model,
+                "weight": self.settings.weight_of(principal.roles),  # fair shares (store.fairshare)
+                "version": VERSION,  # workers of another release leave it queued (schemas.scheduling)
+                "payload_version": PAYLOAD_VERSION,
+                "request_id": logs.current("request_id"),
+            },
         )
         position = self.queue.position(job_id, queue.name)
         publish_event(self.redis, job_id, Event.QUEUED, {"position": position}, ttl)

@@ -23,9 +23,14 @@ class WorkerHeartbeat(BaseModel):
     name: str
     queue: str
     pid: int | None = None
+    version: str | None = None
+    payload_version: int | None = None
+    jobs_done: int = 0
+    draining: bool = False
     device: str | None = None
     previews: str | None = None
     current_job: str | None = None
+    current_model: str | None = None  # the model the current job runs on (resident, or being loaded)
     models_loaded: list[str] = Field(default_factory=list)
     policy: dict[str, Any] = Field(default_factory=dict)
     model_memory: dict[str, Any] = Field(default_factory=dict)
@@ -37,9 +42,14 @@ class WorkerHeartbeat(BaseModel):
             "name": self.name,
             "queue": self.queue,
             "pid": "" if self.pid is None else self.pid,
+            "version": self.version or "",
+            "payload_version": "" if self.payload_version is None else self.payload_version,
+            "jobs_done": self.jobs_done,
+            "draining": int(self.draining),
             "device": self.device or "",
             "previews": self.previews or "",
             "current_job": self.current_job or "",
+            "current_model": self.current_model or "",
             "models_loaded": ",".join(self.models_loaded),
             **{name: json.dumps(getattr(self, name)) for name in _JSON_FIELDS},
         }
@@ -56,15 +66,25 @@ class WorkerHeartbeat(BaseModel):
             name=data.get("name", ""),
             queue=data.get("queue", ""),
             pid=int(data["pid"]) if data.get("pid") else None,
+            version=data.get("version") or None,
+            payload_version=int(data["payload_version"]) if data.get("payload_version") else None,
+            jobs_done=int(data.get("jobs_done") or 0),
+            draining=data.get("draining") == "1",
             device=data.get("device") or None,
             previews=data.get("previews") or None,
             current_job=data.get("current_job") or None,
+            current_model=data.get("current_model") or None,
             models_loaded=[m for m in data.get("models_loaded", "").split(",") if m],
             **{name: json.loads(data.get(name) or "{}") for name in _JSON_FIELDS},
         )
 
     def view(self) -> WorkerView:
-        return WorkerView(**self.model_dump(exclude={"queue", "gpu"}), gpu=self.gpu or None)
+        return WorkerView(**self.model_dump(exclude={"queue", "gpu", "current_model"}), gpu=self.gpu or None)
+
+    @property
+    def holds(self) -> set[str]:
+        """The models this worker has resident or is loading for its current job."""
+        return set(self.models_loaded) | ({self.current_model} if self.current_model else set())
 
 
 def live_heartbeats(redis: Any, base_queue: str) -> list[WorkerHeartbeat]:

@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -26,27 +27,22 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 
-from models.device import choose_device
-from models.manager import ModelManager
-from models.preview import PreviewDecoder
-from models.registry import ModelRegistry
-from models.single_file import ConfigFolders
-from models.watermark import is_invisible_available
-from schemas.errors import AppError
-from schemas.keys import RQ_SERIALIZER, Event, queue_names
-from schemas.settings import Settings
+from schemas.keys import RQ_SERIALIZER, Event, drain_key, queue_names
+from schemas.scheduling import PAYLOAD_VERSION
+from schemas.version import VERSION
 from store import logs
-from store.connection import connect
 from store.events import publish_event
 from store.heartbeat import WorkerHeartbeat, delete_heartbeat
 from worker import runtime
 from worker.allowed import ProjectJob
 from worker.recovery import reap_orphans, recover
 from worker.retention import sweep
-from worker.safety import SafetyChecks
+from worker.scheduling import JobPicker, picking_queue_class
 from worker.transitions import mark_canceled, requeue_at_front
 
 log = logging.getLogger(__name__)
+
+ENDED = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED)
 
 
 class SdqWorker(SimpleWorker):
@@ -68,15 +64,24 @@ class SdqWorker(SimpleWorker):
             Queue(name, connection=context.redis, serializer=RQ_SERIALIZER, job_class=ProjectJob)
             for name in queue_names(settings.queue_name)
         ]
-        name = f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+        device = context.manager.policy.device_name.replace(":", "")
+        name = f"{socket.gethostname()}.{device}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
         super().__init__(
             queues, name=name, connection=context.redis, serializer=RQ_SERIALIZER, job_class=ProjectJob, **kwargs
         )
         self.context = context
         context.worker_name = name
         logs.set_process_fields(worker=name)
+        # RQ's loop dequeues through queue_class.dequeue_any: the picker chooses (fair shares, model affinity).
+        self.picker = JobPicker(context.redis, settings, name, lambda: list(context.manager.loaded))
+        self.queue_class = picking_queue_class(self.picker)
         self._stop_threads = threading.Event()
         self._force_stops = 0
+        self.jobs_done = 0
+        self.draining = False
+        self.current_model: str | None = None
+        recorded = context.manager.on_load
+        context.manager.on_load = lambda model, seconds: self._on_load(recorded, model, seconds)
 
     # -- background threads -------------------------------------------------------------------------
     def work(self, *args: Any, **kwargs: Any) -> bool:
@@ -94,6 +99,7 @@ class SdqWorker(SimpleWorker):
             for thread in threads:
                 thread.join(timeout=5)
             delete_heartbeat(self.context.redis, self.name)
+            self.context.redis.delete(drain_key(self.name))
 
     def _beat(self) -> None:
         manager = self.context.manager
@@ -102,6 +108,10 @@ class SdqWorker(SimpleWorker):
             name=self.name,
             queue=self.context.settings.queue_name,
             pid=os.getpid(),
+            version=VERSION,
+            payload_version=PAYLOAD_VERSION,
+            jobs_done=self.jobs_done,
+            draining=self.draining,
             device=manager.policy.describe(),
             policy=manager.policy.effective,
             previews=self.context.previews.method if self.context.preview_every else "off",
@@ -116,14 +126,26 @@ class SdqWorker(SimpleWorker):
                 "events": stats.events,
             },
             current_job=self.context.current_job,
+            current_model=self.current_model,
             gpu=manager.gpu_status(),
             features=self.context.features,
         ).write(self.context.redis, self.context.settings.worker_heartbeat_ttl)
+
+    def _on_load(self, recorded: Callable[[str, float], None] | None, model: str, seconds: float) -> None:
+        """A model was loaded (and others maybe evicted): tell the other workers now, for model affinity."""
+        if recorded is not None:
+            recorded(model, seconds)
+        try:
+            self._beat()
+        except RedisError:
+            log.warning("worker %s: heartbeat failed, Redis unreachable", self.name)
 
     def _heartbeat_loop(self) -> None:
         interval = max(1.0, self.context.settings.worker_heartbeat_ttl / 3)
         while not self._stop_threads.wait(interval):
             try:
+                if not self.draining and self.picker.is_draining():
+                    self.start_draining("drain requested")
                 self._beat()
                 reap_orphans(self.context.redis, self.context.settings, self.name)
             except Exception:  # a Redis blip must not kill the thread
@@ -192,6 +214,7 @@ class SdqWorker(SimpleWorker):
     # -- job outcomes ---------------------------------------------------------------------------------
     def execute_job(self, job: Job, queue: Queue) -> None:
         self.context.current_job = job.id
+        self.current_model = None if job.meta.get("action") else job.meta.get("model")
         try:
             self._beat()  # current job and model memory are visible at once, not only at the next beat
             super().execute_job(job, queue)
@@ -200,6 +223,8 @@ class SdqWorker(SimpleWorker):
             self._recover_after_outage(job)
         finally:
             self.context.current_job = None
+            self.current_model = None
+            self.jobs_done += job.get_status(refresh=False) in ENDED
             try:
                 self._beat()
             except RedisError:
@@ -231,7 +256,17 @@ class SdqWorker(SimpleWorker):
         else:
             requeue_at_front(self.connection, job, ttl, "worker stopping", count_retry=False)
 
-    # -- signals -------------------------------------------------------------------------------------
+    # -- signals and draining --------------------------------------------------------------------------
+    def start_draining(self, why: str) -> None:
+        """Finish the current job, take no other, exit (``sdqueue worker --drain NAME``, or a stop signal)."""
+        log.warning("worker %s: draining (%s): finishing the current job, then exiting", self.name, why)
+        self.draining = True
+        self._stop_requested = True  # RQ's loop stops before its next dequeue
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.draining = True
+        super().request_stop(signum, frame)
+
     def request_force_stop(self, signum: int, frame: FrameType | None) -> None:
         """Second stop signal: abort the running job at its next step and re-queue it; third: exit now."""
         self._force_stops += 1
@@ -244,49 +279,3 @@ class SdqWorker(SimpleWorker):
             self.context.current_job,
         )
         self.context.abort_requested = True
-
-
-def preload_default_model(context: runtime.WorkerContext) -> None:
-    """Load the default model before the first job, when one can be resolved; failures only log."""
-    settings = context.settings
-    try:
-        name = context.manager.registry.resolve_checkpoint(None, settings.default_model).name
-        context.manager.get(name)
-        log.info("preloaded model %s", name)
-    except AppError as exc:
-        log.warning("no model preloaded: %s", exc.detail)
-
-
-def _record_load(context: runtime.WorkerContext, model: str, seconds: float) -> None:
-    context.metrics.count("model_loads", model=model)
-    context.metrics.observe("model_load_seconds", seconds, model=model)
-
-
-def run_worker(settings: Settings, *, burst: bool = False, preload: bool = True) -> None:
-    redis = connect(settings.redis_url, blocking_seconds=SdqWorker.DEQUEUE_SECONDS)
-    registry = ModelRegistry(settings.models_dir, settings.hub_models)
-    budget = settings.model_memory_mb * 1024 * 1024 if settings.model_memory_mb else None
-    configs = ConfigFolders(settings.data_dir / "cache" / "configs", settings.single_file_configs)
-    manager = ModelManager(registry, choose_device(settings.device, settings), budget, configs)
-    previews = PreviewDecoder(settings.models_dir, manager.policy.device)
-    safety = SafetyChecks(settings, manager.policy.device)
-    context = runtime.WorkerContext(settings, redis, manager, previews, safety)
-    runtime.install(context)
-    log.info(
-        "worker on %s, queue %s, models in %s",
-        manager.policy.describe(),
-        settings.queue_name,
-        settings.models_dir,
-    )
-    manager.on_load = lambda model, seconds: _record_load(context, model, seconds)
-    context.features["invisible_watermark"] = is_invisible_available()
-    context.features.update(safety.status)
-    if settings.invisible_watermark and not is_invisible_available():
-        log.warning("invisible-watermark is not installed: images get no invisible watermark (scripts/bootstrap.sh)")
-    if preload:
-        preload_default_model(context)
-    started = time.monotonic()
-    SdqWorker(context, default_result_ttl=settings.retention_seconds).work(
-        burst=burst, logging_level=settings.log_level.upper()
-    )
-    log.info("worker stopped after %.0f s", time.monotonic() - started)

@@ -11,7 +11,7 @@ from auth.deps import CanReadModels, QueueAdmin
 from schemas.jobs import ClearResult, Estimate, QueueView, Validation
 from schemas.requests import GenerationRequest, JobRequest, UpscaleRequest
 from server.deps import OwnerFilter, QueueDep, RedisDep, RegistryDep, SettingsDep, SubmitsDep, problem_responses
-from server.estimates import estimate, parameters
+from server.estimates import estimate, parameters, with_wait
 from server.policy import CanValidate
 
 router = APIRouter(prefix="/api/v1", tags=["queue"])
@@ -52,17 +52,19 @@ async def validate(request: JobRequest, submits: SubmitsDep, principal: CanValid
     "/estimate",
     response_model=Estimate,
     responses=problem_responses(422, 429, 503),
-    summary="Expected run time from measured step times of that model (null when there is no data)",
+    summary="Expected run time from measured step times of that model, and the wait given the jobs ahead and the "
+    "live workers (null when there is no data)",
     description="Shares SDQ_VALIDATIONS_PER_MINUTE with /validate: 429 with Retry-After.",
 )
 async def estimate_request(
-    request: GenerationRequest, submits: SubmitsDep, redis: RedisDep, principal: CanValidate
+    request: GenerationRequest, submits: SubmitsDep, redis: RedisDep, queue: QueueDep, principal: CanValidate
 ) -> Estimate:
     checked = await run_in_threadpool(submits.validate, request, principal)
     fitted = checked.request  # with the model family's defaults (a Flux schnell job's 4 steps) and the input's size
-    return await run_in_threadpool(
+    run = await run_in_threadpool(
         estimate, redis, fitted if not isinstance(fitted, UpscaleRequest) else request, checked.model
     )
+    return await run_in_threadpool(with_wait, run, queue, request.priority)
 
 
 @router.get("/parameters", summary="Every request field with limits and defaults (JSON Schema), and the choices")

@@ -42,6 +42,7 @@ def test_estimate_has_no_data_then_measured_then_scaled(make_stack) -> None:
     measured = post(fresh, "/api/v1/estimate", body).json()
     assert measured["basis"] == "measured"
     assert measured["seconds"] > 0
+    assert (measured["queued_ahead"], measured["workers_alive"], measured["wait_seconds"]) == (0, 1, 0)
     double = post(fresh, "/api/v1/estimate", {**body, "steps": 8, "batch_size": 2}).json()
     assert double["seconds"] > measured["seconds"] * 2
     scaled = post(fresh, "/api/v1/estimate", {**body, "width": 256, "height": 256}).json()
