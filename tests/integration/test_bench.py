@@ -38,7 +38,8 @@ def test_every_benchmark_runs_and_prints_its_figures() -> None:
     for name in FIGURES:
         assert re.fullmatch(r"-?\d+(\.\d+)?", printed.get(name, "")), (name, done.stdout)
     # Redis commands are counted, not timed: these ceilings keep round trips from creeping back into the hot paths.
-    assert int(printed["redis_commands_per_submit"]) <= 24
-    assert int(printed["redis_commands_per_poll"]) <= 5
-    assert int(printed["auth_redis_commands_per_submit"]) <= 36  # + API key lookup, rate limits, queued count
-    assert int(printed["auth_redis_commands_per_poll"]) <= 7
+    # A queued job's position reads the fair-share window (schemas.scheduling.WINDOW): here 2 jobs are queued.
+    assert int(printed["redis_commands_per_submit"]) <= 28
+    assert int(printed["redis_commands_per_poll"]) <= 9
+    assert int(printed["auth_redis_commands_per_submit"]) <= 44  # + API key lookup, rate limits, queued count
+    assert int(printed["auth_redis_commands_per_poll"]) <= 11
