@@ -13,7 +13,7 @@ from rq.job import Job
 
 from auth.principal import ANONYMOUS_ADMIN, Principal
 from auth.service import AuthService
-from schemas.errors import Forbidden, TooManyRequests
+from schemas.errors import FieldError, Forbidden, TooManyRequests, body_loc
 from schemas.jobs import JobAccepted, JobPayload, JobStatus, Validation, input_folder
 from schemas.keys import RQ_SERIALIZER, RUN_JOB_TASK, Event, Priority
 from schemas.requests import AnyJobRequest
@@ -59,7 +59,8 @@ class SubmitService:
         if not self.auth.enabled:
             return
         if request.priority is Priority.HIGH and not set(principal.roles) & set(settings.high_priority_roles):
-            raise Forbidden("priority 'high' is reserved for: " + ", ".join(settings.high_priority_roles))
+            reason = "priority 'high' is reserved for: " + ", ".join(settings.high_priority_roles)
+            raise Forbidden(reason, [FieldError(loc=body_loc("priority"), msg=reason, type="insufficient_scope")])
         self.auth.limits.hit(f"submit:{principal.name}", settings.submit_per_minute, 60)
         queued = self.queue.queued_count(principal.name)
         if queued >= settings.max_queued_per_user:

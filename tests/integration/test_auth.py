@@ -337,6 +337,7 @@ def test_roles_gate_priority_clear_and_user_admin(secured: Stack) -> None:
     admin = login(secured, "root-admin")["access_token"]
     high = call(secured, "POST", "/api/v1/generate/txt2img", alice, json={"prompt": "x", "priority": "high"})
     assert high.status_code == 403
+    assert [e["loc"] for e in high.json()["errors"]] == [["body", "priority"]]  # shown next to the web UI's picker
     assert call(secured, "POST", "/api/v1/queue/clear", alice).status_code == 403
     assert call(secured, "GET", "/api/v1/auth/users", alice).status_code == 403
     job = submit(secured, admin, priority="high", width=64)

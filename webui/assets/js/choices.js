@@ -2,7 +2,9 @@
 // chosen model's architecture with an aspect lock, the LoRA picker (adds <lora:name:weight> to the prompt), and
 // the VAE and upscaler lists.
 
+import { api } from './api.js';
 import { byId, h } from './dom.js';
+import { enumOf } from './form.js';
 import { addLoraTag, lockedSide, presetsFor } from './sizes.js';
 
 const BUILTIN_UPSCALERS = ['lanczos', 'bicubic', 'nearest'];
@@ -40,6 +42,32 @@ export class Choices {
     this.fillPresets();
   }
 
+  /** The sampler, schedule type and priority pickers: samplers by label, the others by the schema's enums. */
+  fillPickers(parameters, samplers) {
+    byId('f-sampler').append(...samplers.map(({ name, label }) => h('option', { value: name }, label)));
+    const schema = parameters?.modes?.txt2img;
+    for (const name of ['scheduler', 'priority']) {
+      const select = byId(`f-${name}`);
+      const choices = enumOf(schema, name);
+      select.append(...choices.map((c) => h('option', { value: c }, c[0].toUpperCase() + c.slice(1))));
+      select.value = schema?.properties?.[name]?.default ?? choices[0] ?? '';
+    }
+  }
+
+  /** Only the samplers that fit the chosen model (SD3 and Flux take the flow-matching ones); the choice moves to
+   * the first that fits when the current one does not. */
+  async fitSamplers() {
+    let fitting;
+    try {
+      fitting = new Set((await api.samplers(this.model.value || undefined)).map((s) => s.name));
+    } catch {
+      return; // the submit's 422 names the sampler if it does not fit
+    }
+    const select = byId('f-sampler');
+    for (const option of select.options) option.hidden = option.disabled = option.value !== '' && !fitting.has(option.value);
+    if (select.selectedOptions[0]?.disabled) select.value = [...select.options].find((o) => !o.disabled)?.value ?? '';
+  }
+
   /** The presets of the chosen model's architecture. */
   fillPresets() {
     const arch = this.checkpoints.find((m) => m.name === this.model.value)?.arch;
@@ -69,7 +97,10 @@ export class Choices {
   }
 
   #bind() {
-    this.model.addEventListener('change', () => this.fillPresets());
+    this.model.addEventListener('change', () => {
+      this.fillPresets();
+      this.fitSamplers();
+    });
     this.lock.addEventListener('change', () => {
       this.ratio = this.lock.checked ? Number(this.height.value) / Number(this.width.value) || null : null;
     });

@@ -2,7 +2,10 @@
 
 export const FIELDS = [
   'prompt', 'negative_prompt', 'model', 'sampler', 'width', 'height', 'steps', 'cfg_scale', 'seed', 'batch_size',
+  'scheduler', 'priority', 'prompts',
 ];
+/** The pickers' server defaults: left out of a request (the server applies them). */
+const DEFAULT_CHOICE = { scheduler: 'automatic', priority: 'normal' };
 const INTEGERS = new Set(['width', 'height', 'steps', 'seed', 'batch_size', 'mask_blur']);
 const NUMBERS = new Set(['width', 'height', 'steps', 'seed', 'batch_size', 'cfg_scale']);
 
@@ -39,6 +42,19 @@ export function limitsFrom(schema, names = FIELDS) {
   return limits;
 }
 
+/** An enum field's choices from the mode's JSON Schema (a $ref into $defs): scheduler → ["automatic", …]. */
+export function enumOf(schema, name) {
+  const prop = schema?.properties?.[name];
+  const ref = prop?.$ref ?? prop?.allOf?.[0]?.$ref;
+  const target = ref ? schema?.$defs?.[ref.split('/').pop()] : prop;
+  return Array.isArray(target?.enum) ? [...target.enum] : [];
+}
+
+/** A prompt batch from its text: one prompt a line, blank lines left out. */
+export function parsePrompts(text) {
+  return String(text ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
+}
+
 /** The form's starting values from the limits' defaults. */
 export function defaultValues(limits) {
   const text = (name, fallback) => (limits[name]?.default ?? fallback).toString();
@@ -54,6 +70,9 @@ export function defaultValues(limits) {
     seed: '',
     random_seed: true,
     batch_size: text('batch_size', 1),
+    scheduler: limits.scheduler?.default ?? DEFAULT_CHOICE.scheduler,
+    priority: limits.priority?.default ?? DEFAULT_CHOICE.priority,
+    prompts: '',
   };
 }
 
@@ -72,6 +91,9 @@ export function toRequest(values) {
   if (values.negative_prompt) request.negative_prompt = values.negative_prompt;
   if (values.model) request.model = values.model;
   if (values.sampler) request.sampler = values.sampler;
+  for (const name of ['scheduler', 'priority']) {
+    if (values[name] && values[name] !== DEFAULT_CHOICE[name]) request[name] = values[name];
+  }
   for (const name of NUMBERS) {
     if (name === 'seed') continue;
     const value = parseNumber(values[name], INTEGERS.has(name));
@@ -88,6 +110,7 @@ export function toRequest(values) {
 export function toModeRequest(mode, values, images = {}) {
   if (mode === 'upscale') {
     const request = { image: images.image ?? null, upscaler: values.upscaler || 'lanczos' };
+    if (values.priority && values.priority !== DEFAULT_CHOICE.priority) request.priority = values.priority;
     const scale = parseNumber(values.scale, false);
     if (scale !== undefined) request.scale = scale;
     return request;
@@ -106,6 +129,12 @@ export function toModeRequest(mode, values, images = {}) {
     request.controlnets = images.controlnets ?? [];
   }
   if (mode === 'inpaint') request.mask = images.mask ?? null;
+  if (mode === 'img2img' && images.change_map) request.change_map = images.change_map;
+  const prompts = mode === 'txt2img' ? parsePrompts(values.prompts) : [];
+  if (prompts.length) {
+    request.prompts = prompts;
+    if (!request.prompt) delete request.prompt; // the batch stands in for it
+  }
   return request;
 }
 
@@ -148,6 +177,9 @@ export function fromRequest(request, seed) {
     seed: fixed === undefined || fixed === null || fixed < 0 ? '' : String(fixed),
     random_seed: fixed === undefined || fixed === null || fixed < 0,
     batch_size: text(request.batch_size),
+    scheduler: text(request.scheduler),
+    priority: text(request.priority),
+    prompts: (request.prompts ?? []).join('\n'),
   };
 }
 

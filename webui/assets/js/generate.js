@@ -3,7 +3,7 @@
 // Ctrl+Enter), and refusals (422 problem details) shown next to the field each error names.
 
 import { api } from './api.js';
-import { byId, h, setMessage } from './dom.js';
+import { byId, setMessage } from './dom.js';
 import {
   ADVANCED_FIELDS,
   defaultValues,
@@ -56,7 +56,8 @@ export class GenerateView {
     };
     this.choices = new Choices({ checkpoints, defaultName: parameters?.default_model });
     this.units = new ControlNetUnits();
-    this.#fillChoices(samplers);
+    this.choices.fillModels(this.mode);
+    this.choices.fillPickers(parameters, samplers);
     this.#applyLimits();
     this.write(defaultValues(this.limits));
     for (const name of [...EXTRA_FIELDS, 'hr_scale', 'hr_denoise']) {
@@ -97,12 +98,6 @@ export class GenerateView {
     return byId(`f-${name}`);
   }
 
-  #fillChoices(samplers) {
-    this.choices.fillModels(this.mode);
-    const samplerSelect = this.input('sampler');
-    for (const { name, label } of samplers) samplerSelect.append(h('option', { value: name }, label));
-  }
-
   #applyLimits() {
     for (const [name, limit] of Object.entries(this.limits)) {
       const input = this.input(name);
@@ -128,7 +123,6 @@ export class GenerateView {
       }
     });
     this.modeSelect.addEventListener('change', () => this.setMode(this.modeSelect.value));
-    this.input('model').addEventListener('change', () => this.#fitSamplers());
     this.form.addEventListener('paste', (event) => {
       if (this.mode !== 'txt2img') this.imageIn.paste(event);
     });
@@ -147,21 +141,6 @@ export class GenerateView {
     });
     for (const name of ['width', 'height']) this.input(name).addEventListener('input', () => this.choices.syncPreset());
     for (const name of ALL) this.input(name).addEventListener('input', () => this.#clearField(name));
-  }
-
-  /** Only the samplers that fit the chosen model (SD3 and Flux take the flow-matching ones); the choice moves to
-   * the first that fits when the current one does not. */
-  async #fitSamplers() {
-    const model = this.input('model').value;
-    let fitting;
-    try {
-      fitting = new Set((await api.samplers(model || undefined)).map((s) => s.name));
-    } catch {
-      return; // the submit's 422 names the sampler if it does not fit
-    }
-    const select = this.input('sampler');
-    for (const option of select.options) option.hidden = option.disabled = option.value !== '' && !fitting.has(option.value);
-    if (select.selectedOptions[0]?.disabled) select.value = [...select.options].find((o) => !o.disabled)?.value ?? '';
   }
 
   /** The seed of the last image made, for "Reuse last seed". */
