@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { defaultValues, fromRequest, limitsFrom, parseNumber, parsePreset, toRequest } from '../assets/js/form.js';
+import {
+  defaultValues, fromRequest, limitsFrom, parseNumber, parsePreset, toModeRequest, toRequest,
+} from '../assets/js/form.js';
 
 const SCHEMA = {
   properties: {
@@ -78,7 +80,6 @@ test('size presets are WxH', () => {
 });
 
 test('each mode sends its own fields and its images under the names its endpoint takes', async () => {
-  const { toModeRequest } = await import('../assets/js/form.js');
   const values = { prompt: 'p', width: '64', height: '64', steps: '4', strength: '0.6', mask_blur: '2', random_seed: true };
   const txt = toModeRequest('txt2img', values);
   assert.equal('strength' in txt, false);
@@ -91,7 +92,7 @@ test('each mode sends its own fields and its images under the names its endpoint
 });
 
 test('Advanced sends only what differs from the defaults; hires fix only for txt2img above 1x', async () => {
-  const { advancedRequest, toModeRequest } = await import('../assets/js/form.js');
+  const { advancedRequest } = await import('../assets/js/form.js');
   assert.deepEqual(advancedRequest('txt2img', { hr_scale: '1', strict_safety: '' }), {});
   const values = {
     vae: 'tiny-vae', clip_skip: '2', strict_safety: 'false', watermark: 'mine',
@@ -107,4 +108,12 @@ test('Advanced sends only what differs from the defaults; hires fix only for txt
   assert.deepEqual(up, { image: 'upl_a', upscaler: 'tiny-esrgan', scale: 2 });
   const cn = toModeRequest('controlnet', { prompt: 'p', strength: '0.5', random_seed: true }, { controlnets: [{ controlnet: 'c' }] });
   assert.deepEqual([cn.controlnets.length, 'init_image' in cn, 'strength' in cn], [1, false, false]);
+});
+
+test('img2img sends a change map only once one is painted; other modes never do', () => {
+  const values = { prompt: 'x', random_seed: true, strength: '0.7' };
+  const img = toModeRequest('img2img', values, { image: 'upl_a', change_map: 'upl_c' });
+  assert.deepEqual([img.init_image, img.change_map, img.strength], ['upl_a', 'upl_c', 0.7]);
+  assert.equal('change_map' in toModeRequest('img2img', values, { image: 'upl_a' }), false);
+  assert.equal('change_map' in toModeRequest('inpaint', values, { image: 'upl_a', change_map: 'upl_c' }), false);
 });

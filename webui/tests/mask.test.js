@@ -58,3 +58,16 @@ test('undo and redo walk the snapshots; a new stroke drops the redo branch', () 
   history.record(mask);
   assert.equal(history.redo(mask), null);
 });
+
+test('a change map keeps its grey levels: sent as painted, shown as opaque as its level', () => {
+  const map = new Mask(4, 1);
+  map.dab(0.5, 0.5, 0.5, 128);
+  map.dab(1.5, 0.5, 0.5, 255);
+  map.dab(2.5, 0.5, 0.5, 64);
+  map.dab(2.5, 0.5, 0.5, 0); // the eraser keeps the input there
+  assert.deepEqual([...map.data], [128, 255, 0, 0]);
+  assert.deepEqual([...map.toRGBA().filter((_, i) => i % 4 === 0)], [128, 255, 0, 0]);
+  assert.deepEqual([...map.toRGBA([255, 48, 96, 255]).filter((_, i) => i % 4 === 3)], [128, 255, 0, 0]);
+  map.invert();
+  assert.deepEqual([...map.data], [127, 0, 255, 255]);
+});

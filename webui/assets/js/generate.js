@@ -32,7 +32,9 @@ const TITLES = {
   upscale: 'Upscale',
 };
 /** Error locations that name the form's image or mask → the element that shows them. */
-const ERROR_TARGETS = { init_image: 'image', image: 'image', mask: 'mask' };
+const ERROR_TARGETS = { init_image: 'image', image: 'image', mask: 'mask', change_map: 'mask' };
+/** The modes that paint, and what: an inpaint mask, or img2img's change map. */
+const PAINTS = { inpaint: 'mask', img2img: 'change' };
 
 export class GenerateView {
   /**
@@ -64,6 +66,7 @@ export class GenerateView {
       if (typeof this.limits[name]?.default === 'number') this.input(name).value = this.limits[name].default;
     }
     this.painter = new Painter();
+    this.painter.setFeather(Number(this.input('mask_blur').value));
     this.imageIn = new ImageInput(byId('image-in'), { onChange: (image) => this.#imageChanged(image) });
     this.recent = setupRecent(byId('f-recent'), this.input('prompt'));
     this.#bind();
@@ -78,8 +81,7 @@ export class GenerateView {
     for (const element of this.form.querySelectorAll('[data-modes]')) {
       element.hidden = !element.dataset.modes.split(' ').includes(mode);
     }
-    if (mode === 'inpaint' && this.imageIn.image) this.painter.load(this.imageIn.image);
-    if (mode !== 'inpaint') this.painter.root.hidden = true;
+    this.painter.load(PAINTS[mode] ? this.imageIn.image : null, PAINTS[mode]);
     this.choices.fillModels(mode);
     this.clearErrors();
   }
@@ -91,7 +93,7 @@ export class GenerateView {
       this.input('height').value = String(image.height - (image.height % 8));
       this.choices.syncPreset();
     }
-    if (this.mode === 'inpaint') this.painter.load(image);
+    if (PAINTS[this.mode]) this.painter.load(image, PAINTS[this.mode]);
   }
 
   input(name) {
@@ -140,6 +142,7 @@ export class GenerateView {
       }
     });
     for (const name of ['width', 'height']) this.input(name).addEventListener('input', () => this.choices.syncPreset());
+    this.input('mask_blur').addEventListener('input', () => this.painter.setFeather(Number(this.input('mask_blur').value)));
     for (const name of ALL) this.input(name).addEventListener('input', () => this.#clearField(name));
   }
 
@@ -161,12 +164,16 @@ export class GenerateView {
     if (!seed.disabled && seed.value === '') seed.value = String(Math.floor(Math.random() * 2 ** 32));
   }
 
-  /** The image ids the mode sends; the painted mask is uploaded here, as painted, the size of the image. */
+  /** The image ids the mode sends; the painted mask (or a change map, once painted) is uploaded here, as painted,
+   * the size of the image. */
   async #images() {
     if (!IMAGE_FIELD[this.mode]) return {};
     const images = { image: this.imageIn.image?.id };
     if (this.mode === 'controlnet') images.controlnets = this.units.read();
     if (this.mode === 'inpaint' && this.painter.mask) images.mask = (await upload(await this.painter.toBlob())).id;
+    if (this.mode === 'img2img' && this.painter.mask?.count()) {
+      images.change_map = (await upload(await this.painter.toBlob())).id;
+    }
     return images;
   }
 

@@ -1,5 +1,6 @@
 // A mask as bytes, one per pixel (255 = repaint, 0 = keep), hard-edged so that the mask sent is exactly what was
-// painted; and its encodings: RGBA for a canvas (ImageData) and back. Pure: no DOM, tested with Node.
+// painted; a change map (differential img2img) is the same with grey levels (the amount of change, 0 = keep). And
+// their encodings: RGBA for a canvas (ImageData) and back. Pure: no DOM, tested with Node.
 
 export class Mask {
   /** @param {number} width @param {number} height @param {Uint8Array} [data] */
@@ -13,7 +14,7 @@ export class Mask {
     return new Mask(this.width, this.height, this.data.slice());
   }
 
-  /** A filled disc of radius r at (cx, cy): value 255 (brush) or 0 (eraser). */
+  /** A filled disc of radius r at (cx, cy): value 255 (brush), a grey level (change map) or 0 (eraser). */
   dab(cx, cy, radius, value) {
     const r = Math.max(0.5, radius);
     const x0 = Math.max(0, Math.floor(cx - r));
@@ -56,21 +57,22 @@ export class Mask {
   }
 
   /**
-   * RGBA bytes (for ImageData). ``overlay``: painted pixels in that colour and the rest transparent (for showing
-   * over the image); else opaque white on black (the mask to send).
+   * RGBA bytes (for ImageData). ``overlay``: painted pixels in that colour, as opaque as their level (255: the
+   * overlay's alpha) and the rest transparent, for showing over the image; else opaque grey, each pixel its level
+   * (a mask: white on black), to send.
    */
   toRGBA(overlay = null) {
     const out = new Uint8ClampedArray(this.data.length * 4);
     for (let i = 0; i < this.data.length; i += 1) {
-      const on = this.data[i] !== 0;
+      const level = this.data[i];
       const o = i * 4;
       if (overlay) {
         out[o] = overlay[0];
         out[o + 1] = overlay[1];
         out[o + 2] = overlay[2];
-        out[o + 3] = on ? overlay[3] : 0;
+        out[o + 3] = Math.round((level * overlay[3]) / 255);
       } else {
-        out[o] = out[o + 1] = out[o + 2] = on ? 255 : 0;
+        out[o] = out[o + 1] = out[o + 2] = level;
         out[o + 3] = 255;
       }
     }

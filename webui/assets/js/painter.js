@@ -1,12 +1,21 @@
 // The canvas painter: paint a mask over an image with pointer events (mouse, touch, pen): brush and eraser, size,
 // invert, clear, undo/redo (Ctrl+Z / Ctrl+Shift+Z), zoom (buttons, Ctrl+wheel) and pan (scroll, or drag with the
-// middle button or Space held). The mask has the image's own pixel size and is sent exactly as painted.
+// middle button or Space held). The mask has the image's own pixel size and is sent exactly as painted. Two kinds:
+// an inpaint mask (with a soft preview of its blur, the request's mask_blur, under it: preview only) and a change
+// map for differential img2img (the brush paints a grey level, the amount of change; black keeps the input).
 
 import { byId } from './dom.js';
 import { History, Mask } from './mask.js';
 
 const OVERLAY = [255, 48, 96, 255]; // painted pixels as shown (the canvas is half transparent over the image)
 const ZOOMS = [0.125, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8];
+const KINDS = {
+  mask: { label: 'Mask: paint what to repaint', hint: 'Paint the part to repaint.' },
+  change: {
+    label: 'Change map: paint how much to change',
+    hint: 'Paint where to change, the grey level the amount (black keeps the input); nothing painted: plain img2img.',
+  },
+};
 
 export class Painter {
   constructor() {
@@ -17,6 +26,11 @@ export class Painter {
     this.canvas = byId('painter-canvas');
     this.sizeInput = byId('painter-size');
     this.zoomText = byId('painter-zoom');
+    this.levelInput = byId('painter-level');
+    this.feather = byId('painter-feather');
+    this.featherContext = this.feather.getContext('2d');
+    this.kind = 'mask';
+    this.blur = 0;
     this.context = this.canvas.getContext('2d', { willReadFrequently: true }); // read back by tests and tools
     this.mask = null;
     this.history = new History();
@@ -29,16 +43,21 @@ export class Painter {
     this.#bindPointer();
   }
 
-  /** Start over on an image ({url, width, height}); null hides the painter. */
-  load(image) {
+  /** Start over on an image ({url, width, height}) with a kind ('mask' or 'change'); null hides the painter. */
+  load(image, kind = 'mask') {
     this.root.hidden = !image;
     if (!image) {
       this.mask = null;
       return;
     }
+    this.kind = kind;
+    this.canvas.setAttribute('aria-label', KINDS[kind].label);
+    byId('painter-hint').textContent = KINDS[kind].hint;
     this.image.src = image.url;
     this.canvas.width = image.width;
     this.canvas.height = image.height;
+    this.feather.width = image.width;
+    this.feather.height = image.height;
     this.mask = new Mask(image.width, image.height);
     this.history = new History();
     this.fit();
@@ -49,14 +68,36 @@ export class Painter {
     return Number(this.sizeInput.value) / 2;
   }
 
+  /** What the brush paints: 255 on a mask, the chosen grey level on a change map. */
+  get brushValue() {
+    return this.kind === 'change' ? Number(this.levelInput.value) : 255;
+  }
+
+  /** The mask blur (px of the image) to preview under a mask; 0 hides the preview. */
+  setFeather(radius) {
+    this.blur = Number.isFinite(radius) && radius > 0 ? radius : 0;
+    this.#renderFeather();
+  }
+
+  #renderFeather() {
+    const shown = Boolean(this.mask) && this.kind === 'mask' && this.blur > 0;
+    this.feather.hidden = !shown;
+    this.root.dataset.feather = shown ? String(this.blur) : '0';
+    if (!shown) return;
+    this.feather.style.filter = `blur(${(this.blur * this.zoom).toFixed(2)}px)`;
+    this.featherContext.clearRect(0, 0, this.feather.width, this.feather.height);
+    this.featherContext.drawImage(this.canvas, 0, 0);
+  }
+
   render() {
     if (!this.mask) return;
     const pixels = new ImageData(this.mask.toRGBA(OVERLAY), this.mask.width, this.mask.height);
     this.context.putImageData(pixels, 0, 0);
     this.root.dataset.painted = String(this.mask.count());
+    this.#renderFeather();
   }
 
-  /** The mask to send: a PNG, opaque white (repaint) on black, of the image's size. */
+  /** The mask or change map to send: a PNG of the image's size, opaque grey (mask: white = repaint on black). */
   toBlob() {
     const canvas = document.createElement('canvas');
     canvas.width = this.mask.width;
@@ -70,6 +111,7 @@ export class Painter {
     this.stage.style.width = `${Math.round(this.mask.width * this.zoom)}px`;
     this.stage.style.height = `${Math.round(this.mask.height * this.zoom)}px`;
     this.zoomText.textContent = `${Math.round(this.zoom * 100)} %`;
+    this.#renderFeather();
   }
 
   fit() {
@@ -123,6 +165,10 @@ export class Painter {
     byId('painter-zoom-in').addEventListener('click', () => this.#step(1));
     byId('painter-zoom-out').addEventListener('click', () => this.#step(-1));
     byId('painter-fit').addEventListener('click', () => this.fit());
+    const levelText = byId('painter-level-text');
+    this.levelInput.addEventListener('input', () => {
+      levelText.textContent = `${Math.round((Number(this.levelInput.value) * 100) / 255)} %`;
+    });
     this.view.addEventListener(
       'wheel',
       (event) => {
@@ -171,7 +217,7 @@ export class Painter {
       }
       if (event.button !== 0) return;
       this.history.record(this.mask);
-      const value = this.tool === 'eraser' ? 0 : 255;
+      const value = this.tool === 'eraser' ? 0 : this.brushValue;
       const at = this.#point(event);
       this.stroke = { ...at, value };
       this.mask.dab(at.x, at.y, this.brushRadius, value);
