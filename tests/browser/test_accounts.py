@@ -73,9 +73,11 @@ def sign_in(page: Any, name: str, password: str | None = None) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_login_wrong_password_then_a_job_signed_in_then_logout(page: Any, stack: Stack) -> None:
-    """No form before signing in; a wrong password is said plainly; signed in, a job streams its progress and its
-    image loads from a signed URL; the token is nowhere in storage; Log out revokes it and shows the login page."""
+def test_login_wrong_password_then_a_job_signed_in_then_logout(page: Any, stack: Stack, guard: PageGuard) -> None:
+    """No form before signing in; a wrong password is said plainly; signed in, priority 'high' (not her role's) is
+    refused next to the picker; a job streams its progress and its image loads from a signed URL; the token is
+    nowhere in storage; Log out revokes it and shows the login page."""
+    guard.allow_console(r"status of 403")
     assert page.get_by_label("Prompt", exact=True).is_hidden()
     sign_in(page, "alice", "not-her-password")
     error = page.locator("#login-error")
@@ -89,6 +91,14 @@ def test_login_wrong_password_then_a_job_signed_in_then_logout(page: Any, stack:
     page.get_by_label("Prompt", exact=True).fill("a signed-in lighthouse")
     for label, value in (("Width", "64"), ("Height", "64"), ("Steps", "3")):
         page.get_by_label(label).fill(value)
+    page.get_by_label("Priority").select_option("high")
+    page.get_by_role("button", name="Generate").click()
+    refused = page.locator("#e-priority")
+    refused.wait_for()
+    assert "reserved for: admin" in (refused.text_content() or "")
+    assert page.get_by_label("Priority").get_attribute("aria-invalid") == "true"
+    assert page.locator("#job-list li.job").filter(has_text="a signed-in lighthouse").count() == 0
+    page.get_by_label("Priority").select_option("normal")
     page.get_by_role("button", name="Generate").click()
     item = page.locator("#job-list li.job").filter(has_text="a signed-in lighthouse")
     item.and_(page.locator("[data-status=finished]")).wait_for(timeout=60_000)
