@@ -15,9 +15,12 @@ import requests
 
 from tests.browser.conftest import DESKTOP, PHONE, PageGuard, screenshot
 from tests.conftest import Stack, add_user, launch_stack, wait_until
-from tests.integration.test_auth import PASSWORDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+# Accounts live in the session's shared Redis: these names are this module's own (test_auth has alice and bob,
+# test_client carol, the drop-in API tests ann, ben, cara and dan).
+PASSWORDS = {"web-admin": "admin-password-1", "wendy": "wendy-password-1", "walt": "walt-password-1"}
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +37,13 @@ def stack(redis_server: Any, models_dir: Any, tmp_path_factory: pytest.TempPathF
     )
     try:
         # the first admin from the CLI, the others through the API
-        add_user(secured, "root-admin", PASSWORDS["root-admin"], "admin")
+        add_user(secured, "web-admin", PASSWORDS["web-admin"], "admin")
         admin = requests.post(
             secured.url("/api/v1/auth/login"),
-            json={"username": "root-admin", "password": PASSWORDS["root-admin"]},
+            json={"username": "web-admin", "password": PASSWORDS["web-admin"]},
             timeout=10,
         ).json()["access_token"]
-        for name in ("alice", "bob"):
+        for name in ("wendy", "walt"):
             added = requests.post(
                 secured.url("/api/v1/auth/users"),
                 json={"name": name, "password": PASSWORDS[name]},
@@ -79,13 +82,13 @@ def test_login_wrong_password_then_a_job_signed_in_then_logout(page: Any, stack:
     nowhere in storage; Log out revokes it and shows the login page."""
     guard.allow_console(r"status of 403")
     assert page.get_by_label("Prompt", exact=True).is_hidden()
-    sign_in(page, "alice", "not-her-password")
+    sign_in(page, "wendy", "not-her-password")
     error = page.locator("#login-error")
     error.wait_for()
     assert error.text_content() == "Wrong user name or password."
-    sign_in(page, "alice")
+    sign_in(page, "wendy")
     page.wait_for_selector("body[data-ready=all]", timeout=10_000)
-    assert page.locator("#whoami").text_content() == "alice"
+    assert page.locator("#whoami").text_content() == "wendy"
     assert page.locator("#login").is_hidden()
 
     page.get_by_label("Prompt", exact=True).fill("a signed-in lighthouse")
@@ -121,14 +124,14 @@ def test_login_wrong_password_then_a_job_signed_in_then_logout(page: Any, stack:
 
 
 def test_a_locked_account_says_when_to_try_again(page: Any, guard: PageGuard) -> None:
-    """Two failed sign-ins for bob (SDQ_LOGIN_MAX_FAILURES=2), then a third attempt: 429, shown with its time."""
+    """Two failed sign-ins for walt (SDQ_LOGIN_MAX_FAILURES=2), then a third attempt: 429, shown with its time."""
     guard.allow_console(r"status of 429")
     error = page.locator("#login-error")
     for _ in range(2):
-        sign_in(page, "bob", "wrong-password")
+        sign_in(page, "walt", "wrong-password")
         wait_until(lambda: error.text_content() == "Wrong user name or password.", 10, "the 401")
         page.evaluate("document.getElementById('login-error').textContent = ''")
-    sign_in(page, "bob")
+    sign_in(page, "walt")
     wait_until(lambda: "Too many" in (error.text_content() or ""), 10, "the lockout")
     text = error.text_content() or ""
     match = re.search(r"Try again at .+ \(in (\d+) s\)", text)
@@ -138,7 +141,7 @@ def test_a_locked_account_says_when_to_try_again(page: Any, guard: PageGuard) ->
 def test_create_and_revoke_an_api_key(page: Any, stack: Stack) -> None:
     """Account: a key with one scope and 7 days is created; its secret is shown once and works with that scope
     only; the list shows it; Revoke removes it and the key stops working."""
-    sign_in(page, "alice")
+    sign_in(page, "wendy")
     page.wait_for_selector("body[data-ready=all]", timeout=10_000)
     page.get_by_role("button", name="Account").click()
     page.get_by_label("Key name").fill("laptop script")
@@ -149,7 +152,7 @@ def test_create_and_revoke_an_api_key(page: Any, stack: Stack) -> None:
     secret.wait_for()
     key = secret.text_content() or ""
     me = requests.get(stack.url("/api/v1/auth/me"), headers={"X-API-Key": key}, timeout=10)
-    assert me.status_code == 200 and me.json()["scopes"] == ["jobs:read"] and me.json()["user"] == "alice"
+    assert me.status_code == 200 and me.json()["scopes"] == ["jobs:read"] and me.json()["user"] == "wendy"
     row = page.locator("#key-list tr").filter(has_text="laptop script")
     row.wait_for()
     assert "jobs:read" in (row.text_content() or "")
@@ -162,24 +165,24 @@ def test_create_and_revoke_an_api_key(page: Any, stack: Stack) -> None:
 
 
 def test_an_admin_adds_and_disables_a_user_others_see_no_users_panel(page: Any, stack: Stack) -> None:
-    """root-admin adds carol from the Users panel; carol can sign in; Disable stops her; alice has no Users panel."""
-    sign_in(page, "root-admin")
+    """web-admin adds wanda from the Users panel; wanda can sign in; Disable stops her; wendy has no Users panel."""
+    sign_in(page, "web-admin")
     page.wait_for_selector("body[data-ready=all]", timeout=10_000)
     page.get_by_role("button", name="Account").click()
-    page.get_by_label("New user name").fill("carol")
-    page.get_by_label("Their password").fill("carol-password-1")
+    page.get_by_label("New user name").fill("wanda")
+    page.get_by_label("Their password").fill("wanda-password-1")
     page.get_by_role("button", name="Add user").click()
-    row = page.locator("#user-list tr[data-user=carol]")
+    row = page.locator("#user-list tr[data-user=wanda]")
     row.wait_for()
     assert "active" in (row.text_content() or "")
-    login = {"username": "carol", "password": "carol-password-1"}
+    login = {"username": "wanda", "password": "wanda-password-1"}
     assert requests.post(stack.url("/api/v1/auth/login"), json=login, timeout=10).status_code == 200
-    page.get_by_role("button", name="Disable carol").click()
-    wait_until(lambda: "disabled" in (row.text_content() or ""), 10, "carol disabled")
+    page.get_by_role("button", name="Disable wanda").click()
+    wait_until(lambda: "disabled" in (row.text_content() or ""), 10, "wanda disabled")
     assert requests.post(stack.url("/api/v1/auth/login"), json=login, timeout=10).status_code == 401
 
     page.get_by_role("button", name="Log out").click()
-    sign_in(page, "alice")
+    sign_in(page, "wendy")
     page.wait_for_selector("body[data-ready=all]", timeout=10_000)
     page.get_by_role("button", name="Account").click()
     assert page.locator("#users").is_hidden()
@@ -190,7 +193,7 @@ def test_screenshots_of_login_and_account(page: Any, tmp_path: Path, device: str
     """The login page and the Account view (keys and users) at 1280 and 360 px, nothing scrolling sideways."""
     page.set_viewport_size(PHONE if device == "phone" else DESKTOP)
     screenshot(page, f"login-{device}", tmp_path)
-    sign_in(page, "root-admin")
+    sign_in(page, "web-admin")
     page.wait_for_selector("body[data-ready=all]", timeout=10_000)
     page.get_by_role("button", name="Account").click()
     page.get_by_label("Key name").fill("screenshot key")
