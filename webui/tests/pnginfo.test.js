@@ -44,7 +44,7 @@ test('another tool\'s infotext: multi-line prompt, negative, quoted values, samp
     [values.steps, values.sampler, values.cfg_scale, values.seed, values.width, values.height, values.model],
     ['28', 'dpmpp_2m', '6.5', '1234', '832', '1216', 'juggernaut'],
   );
-  assert.equal(values.scheduler, 'Karras');
+  assert.equal(values.scheduler, 'karras'); // the picker's value, not A1111's label
   assert.equal(values.random_seed, false);
   assert.deepEqual(unused.map(([k]) => k), ['Model hash', 'Lora hashes', 'Version']);
   assert.equal(unused[1][1], 'x: 0123, y: 4567');

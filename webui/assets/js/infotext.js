@@ -35,7 +35,7 @@ const KEYS = {
   'Clip skip': ['clip_skip', 'int'],
   'Denoising strength': ['strength', 'num'],
   Model: ['model', 'text'],
-  'Schedule type': ['scheduler', 'text'],
+  'Schedule type': ['scheduler', 'lower'], // A1111 writes "Karras", the API takes "karras"
 };
 
 /** "Steps: 20, Sampler: DPM++ 2M, Size: 512x768, Lora hashes: "a: 1, b: 2"" → [[key, value], ...] */
@@ -80,7 +80,7 @@ export function parseInfotext(text, samplerLabels = {}) {
     } else if (key === 'Sampler') {
       values.sampler = labels[value] ?? value;
     } else if (KEYS[key]) {
-      values[KEYS[key][0]] = value;
+      values[KEYS[key][0]] = KEYS[key][1] === 'lower' ? value.toLowerCase() : value;
     } else {
       unused.push([key, value]);
     }
