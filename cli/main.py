@@ -16,7 +16,6 @@ from typing import Any
 
 from cli.remote import COMMANDS as CLIENT_COMMANDS
 from schemas.settings import CONFIG_ENV, Settings, load_settings
-from store.logs import configure_logging
 
 log = logging.getLogger("sdqueue")
 
@@ -221,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     settings = settings_from(args)
+    from store.logs import configure_logging  # here: a client command above loads no service package
+
     configure_logging(settings.log_level, settings.log_format)
     if args.command in ("api", "up"):
         refusal = check_bind(settings, args.insecure)

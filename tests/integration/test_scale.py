@@ -28,7 +28,8 @@ from tests.conftest import ROOT, RedisServer, Stack, launch_stack, start_process
 pytestmark = pytest.mark.integration
 
 MODELS = ("tiny-a", "tiny-b")
-USERS = {"ann": "user", "bob": "user", "cat": "admin"}
+# Accounts live in the session's shared Redis: names no other test module uses.
+USERS = {"sana": "user", "seb": "user", "sol": "admin"}
 USER_LIST = list(USERS)
 SHORT = {"width": 64, "height": 64, "steps": 2}
 LONG = {"width": 192, "height": 192, "steps": 150}  # a few seconds on a CPU
@@ -69,7 +70,7 @@ class Cluster:
         accepted: dict[str, Any] = response.json()
         return accepted
 
-    def view(self, job_id: str, user: str = "cat") -> dict[str, Any]:
+    def view(self, job_id: str, user: str = "sol") -> dict[str, Any]:
         response = requests.get(self.stack.url(f"/api/v1/jobs/{job_id}"), headers=self.headers(user), timeout=10)
         view: dict[str, Any] = response.json()
         return view
@@ -167,7 +168,7 @@ def test_workers_with_affinity_load_each_model_about_once(cluster: Cluster) -> N
     """20 jobs alternating two models on 3 workers whose budget holds one model: at most 4 loads (RQ's plain
     order loads on most jobs; bench/affinity.py measures both), none lost, none run twice."""
     loads_before, done_before = cluster.loads(), cluster.done()
-    ids = [cluster.submit("ann", MODELS[n % 2], seed=n)["id"] for n in range(20)]
+    ids = [cluster.submit("sana", MODELS[n % 2], seed=n)["id"] for n in range(20)]
     views = cluster.wait_all(ids)
     assert {v["status"] for v in views.values()} == {"finished"}
     loads = {pid: n - loads_before[pid] for pid, n in cluster.loads().items()}
@@ -176,11 +177,11 @@ def test_workers_with_affinity_load_each_model_about_once(cluster: Cluster) -> N
     assert sum(loads.values()) <= 4
     assert sum(done.values()) == 20, [(v["id"], v["retries"]) for v in views.values() if v["retries"]]
     assert_ended_once_with_files(cluster, views)
-    workers = requests.get(cluster.stack.url("/api/v1/queue"), headers=cluster.headers("cat"), timeout=10).json()
+    workers = requests.get(cluster.stack.url("/api/v1/queue"), headers=cluster.headers("sol"), timeout=10).json()
     assert workers["workers_alive"] == 3
     assert all(w["version"] and w["models_loaded"] and w["device"].startswith("cpu") for w in workers["workers"])
     assert sum(w["jobs_done"] for w in workers["workers"]) == 20
-    metrics = requests.get(cluster.stack.url("/metrics"), headers=cluster.headers("cat"), timeout=10).text
+    metrics = requests.get(cluster.stack.url("/metrics"), headers=cluster.headers("sol"), timeout=10).text
     assert metrics.count("sdq_worker_jobs_done{") == 3
 
 
@@ -196,21 +197,21 @@ def test_a_second_user_is_served_in_turn_behind_a_long_queue(cluster: Cluster) -
     """All workers busy; ann queues 20, then bob queues 2: bob's both start before ann's 6th (ends can swap by a
     model load: bench/affinity.py reports them), and bob's position says so at submit. A cancel takes ann's job
     out at once."""
-    blockers = [cluster.submit("cat", model, **LONG)["id"] for model in cluster.held_models()]
+    blockers = [cluster.submit("sol", model, **LONG)["id"] for model in cluster.held_models()]
     wait_until(lambda: all(cluster.view(b)["status"] == "started" for b in blockers), 60, "all workers busy")
-    ann = [cluster.submit("ann", MODELS[n % 2], seed=100 + n)["id"] for n in range(20)]
-    bob = [cluster.submit("bob", MODELS[n % 2], seed=200 + n) for n in range(2)]
+    ann = [cluster.submit("sana", MODELS[n % 2], seed=100 + n)["id"] for n in range(20)]
+    bob = [cluster.submit("seb", MODELS[n % 2], seed=200 + n) for n in range(2)]
     # ann's turn and bob's first turn tie (both were last served in the round just closed): the earlier job goes
     # first, then they alternate
     assert [b["position"] for b in bob] == [2, 4]
     estimate = requests.post(
-        cluster.stack.url("/api/v1/estimate"), json={"prompt": "x", **SHORT}, headers=cluster.headers("bob"), timeout=10
+        cluster.stack.url("/api/v1/estimate"), json={"prompt": "x", **SHORT}, headers=cluster.headers("seb"), timeout=10
     ).json()
     assert estimate["workers_alive"] == 3 and estimate["queued_ahead"] >= 12  # some may have started meanwhile
     rounds = -(-estimate["queued_ahead"] // 3)  # the jobs ahead, shared by the 3 live workers
     assert estimate["wait_seconds"] == pytest.approx(rounds * estimate["seconds"], abs=0.01)  # measured in the 1st test
     canceled = requests.post(
-        cluster.stack.url(f"/api/v1/jobs/{ann[-1]}/cancel"), headers=cluster.headers("ann"), timeout=10
+        cluster.stack.url(f"/api/v1/jobs/{ann[-1]}/cancel"), headers=cluster.headers("sana"), timeout=10
     )
     assert canceled.json()["status"] == "canceled"
     views = cluster.wait_all(blockers + ann + [b["id"] for b in bob], timeout=150)
@@ -240,8 +241,8 @@ def test_three_workers_one_killed_one_drained_the_last_finishes_everything(clust
     assert drain.returncode == 0, drain.stderr
     short = [cluster.submit(USER_LIST[n % 3], MODELS[n % 2], seed=400 + n)["id"] for n in range(20)]
     for job_id in short[:2]:
-        requests.post(cluster.stack.url(f"/api/v1/jobs/{job_id}/cancel"), headers=cluster.headers("cat"), timeout=10)
-    urgent = [cluster.submit("cat", MODELS[n % 2], "high", seed=500 + n)["id"] for n in range(3)]
+        requests.post(cluster.stack.url(f"/api/v1/jobs/{job_id}/cancel"), headers=cluster.headers("sol"), timeout=10)
+    urgent = [cluster.submit("sol", MODELS[n % 2], "high", seed=500 + n)["id"] for n in range(3)]
     still_queued = [j for j in short[2:] if cluster.view(j)["status"] == "queued"]
     assert drained.wait(timeout=120) == 0  # finished its job, took no other, exited
     views = cluster.wait_all(long_jobs + short + urgent, timeout=150)
