@@ -136,9 +136,9 @@ def cluster(redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytes
             )
             for user, role in USERS.items()
         ]
-        for process, user in zip(adding, USERS, strict=True):
+        for process, user in zip(adding, USERS, strict=True):  # all answered (and their pipes closed) first
             process.communicate(f"{user}-password-1\n".encode(), timeout=60)
-            assert process.returncode == 0
+        assert [process.returncode for process in adding] == [0] * len(adding)
         for user in USERS:
             login = requests.post(
                 stack.url("/api/v1/auth/login"), json={"username": user, "password": f"{user}-password-1"}, timeout=10
